@@ -1,0 +1,54 @@
+"""Assembling the Strawberry schema with its security extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from service.config import Settings
+from schema.catalogue.queries import CatalogueQuery
+from schema.catalogue.types import ExternalOrganization, Municipality
+from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
+
+
+@strawberry.type
+class Query(CatalogueQuery):
+    pass
+
+
+class IkzSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # Client mistakes are answered, not logged; only real faults reach the log.
+        log_unexpected(errors)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if settings.is_production:
+        extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))
+    return IkzSchema(
+        query=Query,
+        types=[Municipality, ExternalOrganization],
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+# For `strawberry export-schema schema.build:default_schema` (make schema).
+default_schema = build_schema()

@@ -1,0 +1,24 @@
+"""The per-request context: settings, DataLoaders and (once signed in) the session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.config import Settings
+from schema.catalogue.loaders import CatalogueLoaders
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    settings: Settings
+    loaders: CatalogueLoaders = field(init=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.loaders = CatalogueLoaders(self)

@@ -1,0 +1,100 @@
+"""GraphQL over HTTP: status codes and media types as the GraphQL-over-HTTP spec asks.
+
+- `application/json` (the default): 200 for every well-formed request, errors in the body.
+- `application/graphql-response+json` (when the client asks for it): a request error
+  (unparsable, invalid, bad variables; no `data`) answers 400.
+- A body that is not a GraphQL request answers 400; a mutation over GET 405.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.http import process_result
+from cross_web import HTTPException
+from strawberry.types import ExecutionResult
+
+from service.config import Settings
+from service.db import count_queries
+from schema.context import Context
+from schema.errors import with_codes
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def _prefers_graphql_response_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    if GRAPHQL_RESPONSE_JSON not in accept:
+        return False
+    # Honour an explicit preference for application/json listed first.
+    json_pos = accept.find("application/json")
+    return json_pos == -1 or accept.find(GRAPHQL_RESPONSE_JSON) < json_pos
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, schema, settings: Settings, context_hooks: list | None = None) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+        self.settings = settings
+        self.context_hooks = context_hooks or []
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        request.state.sub_response = response
+        context = Context(request=request, response=response, settings=self.settings)
+        for hook in self.context_hooks:
+            await hook(context)
+        return context
+
+    async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:
+        with count_queries() as counter:
+            request.state.sql_counter = counter
+            kwargs = {}
+            if context is not None:
+                kwargs["context"] = context
+            if root_value is not None:
+                kwargs["root_value"] = root_value
+            return await super().run(request, **kwargs)
+
+    async def execute_single(self, *args, **kwargs) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "Mutations are only accepted over POST.") from None
+            raise
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> dict:
+        if result.errors:
+            result.errors = with_codes(result.errors)
+        data = process_result(result)
+        if not self.settings.is_production:
+            extensions = dict(data.get("extensions") or {})
+            extensions["sqlQueries"] = request.state.sql_counter.count
+            data["extensions"] = extensions
+        if _prefers_graphql_response_json(request):
+            sub_response = request.state.sub_response
+            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+            if result.data is None and result.errors:
+                sub_response.status_code = 400
+        return data
+
+    def create_response(self, response_data, sub_response: Response) -> Response:
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=getattr(sub_response, "media_type", None) or "application/json",
+        )
+        for name, value in sub_response.headers.raw:
+            if name.lower() not in (b"content-type", b"content-length"):
+                response.headers.raw.append((name, value))
+        if sub_response.background:
+            response.background = sub_response.background
+        return response

@@ -1,0 +1,1 @@
+"""Accounts, onboarding and sessions of contact persons and ministry staff."""

@@ -1,0 +1,1 @@
+"""The public catalogue: organisations, cooperations, topic fields, legal forms, contacts."""

@@ -1,0 +1,38 @@
+"""Public contact persons. Only contacts in state PUBLIC ever leave this module.
+
+Every public read of contacts goes through these functions, so a hidden or deleted
+person cannot appear in results, counts or errors by accident.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from service.catalogue.models import ContactState
+from service.catalogue.views import ContactView
+from service.sql import fetch, placeholders
+
+PUBLIC_STATE = ContactState.PUBLIC.value
+PUBLIC_CONTACT_COLUMNS = (
+    "k.id, k.organization_id, k.salutation, k.title, k.first_name, k.last_name, k.function, k.email, "
+    "k.phone, k.state, k.last_approved_change_at"
+)
+
+
+async def public_contacts_of_organizations(organization_ids: list[int]) -> dict[int, list[ContactView]]:
+    if not organization_ids:
+        return {}
+    rows = await fetch(
+        f"SELECT {PUBLIC_CONTACT_COLUMNS} FROM contact k WHERE k.state = ? "
+        f"AND k.organization_id IN ({placeholders(len(organization_ids))}) ORDER BY k.last_name, k.first_name, k.id",
+        [PUBLIC_STATE, *organization_ids],
+    )
+    grouped: dict[int, list[ContactView]] = defaultdict(list)
+    for r in rows:
+        grouped[r["organization_id"]].append(ContactView.from_row(r))
+    return {oid: grouped.get(oid, []) for oid in organization_ids}
+
+
+async def public_contact(contact_id: int) -> ContactView | None:
+    rows = await fetch(f"SELECT {PUBLIC_CONTACT_COLUMNS} FROM contact k WHERE k.state = ? AND k.id = ?", [PUBLIC_STATE, contact_id])
+    return ContactView.from_row(rows[0]) if rows else None

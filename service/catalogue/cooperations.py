@@ -1,0 +1,368 @@
+"""Listing, searching and faceting cooperations.
+
+Every list request runs a fixed number of statements, whatever the page size:
+the page itself, then partners, topic fields and public contacts for all rows of
+the page at once, and one statement per requested count or facet.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import Enum
+
+from service import db
+from service.catalogue import reference
+from service.catalogue.models import CooperationStatus, PartnerRole
+from service.catalogue.text import fts5_query, query_terms, tsquery
+from service.catalogue.views import (
+    COOPERATION_COLUMNS,
+    ContactView,
+    CooperationView,
+    OrganizationView,
+    PartnerView,
+)
+from service.errors import InvalidInput, NotFound
+from service.pagination import PageRequest, encode_cursor
+from service.sql import Where, fetch, fetch_one, placeholders
+
+MAX_FILTER_VALUES = 200
+
+
+class CooperationOrder(str, Enum):
+    TITLE = "TITLE"
+    START_YEAR = "START_YEAR"
+
+
+class SortDirection(str, Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class CooperationFilter:
+    partner_ids: tuple[int, ...] = ()
+    region_ids: tuple[int, ...] = ()
+    topic_field_ids: tuple[int, ...] = ()
+    legal_forms: tuple[str, ...] = ()
+    statuses: tuple[CooperationStatus, ...] = ()
+    start_year_from: int | None = None
+    start_year_to: int | None = None
+    search: str | None = None
+
+
+@dataclass
+class CooperationPage:
+    rows: list[CooperationView]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def ordering_key(order: CooperationOrder, direction: SortDirection) -> str:
+    return f"{order.value}:{direction.value}"
+
+
+def _sort_expression(order: CooperationOrder, direction: SortDirection) -> str:
+    if order is CooperationOrder.START_YEAR:
+        # Unknown start years sort last in both directions.
+        return "COALESCE(c.start_year, 100000)" if direction is SortDirection.ASC else "COALESCE(c.start_year, -1)"
+    return "c.sort_title{ci}"
+
+
+def _sort_value(row: CooperationView, order: CooperationOrder, direction: SortDirection):
+    if order is CooperationOrder.START_YEAR:
+        if row.start_year is None:
+            return 100000 if direction is SortDirection.ASC else -1
+        return row.start_year
+    return row.sort_title
+
+
+async def validate_filter(flt: CooperationFilter) -> None:
+    """Refuse unknown ids and impossible ranges with a message that names the value."""
+    for name, values in (
+        ("partnerIds", flt.partner_ids),
+        ("regionIds", flt.region_ids),
+        ("topicFieldIds", flt.topic_field_ids),
+        ("legalForms", flt.legal_forms),
+    ):
+        if len(values) > MAX_FILTER_VALUES:
+            raise InvalidInput(f"'{name}' takes at most {MAX_FILTER_VALUES} values.", field=name)
+    if flt.start_year_from is not None and flt.start_year_to is not None and flt.start_year_from > flt.start_year_to:
+        raise InvalidInput("'startYearFrom' must not be after 'startYearTo'.", field="startYearFrom")
+    ids = set(flt.partner_ids) | set(flt.region_ids)
+    if ids:
+        rows = await fetch(f"SELECT id FROM organization WHERE id IN ({placeholders(len(ids))})", sorted(ids))
+        missing = sorted(ids - {r["id"] for r in rows})
+        if missing:
+            field = "partnerIds" if missing[0] in flt.partner_ids else "regionIds"
+            raise NotFound(f"No organisation with id {missing[0]}.", field=field)
+    if flt.topic_field_ids:
+        known = {t.id for t in await reference.topic_fields()}
+        missing = sorted(set(flt.topic_field_ids) - known)
+        if missing:
+            raise NotFound(f"No topic field with id {missing[0]}.", field="topicFieldIds")
+    if flt.legal_forms:
+        known_codes = {f.code for f in await reference.legal_forms()}
+        unknown = sorted(set(flt.legal_forms) - known_codes)
+        if unknown:
+            raise NotFound(f"No legal form with code {unknown[0]!r}.", field="legalForms")
+
+
+def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
+    """SQL for the filter on alias `c`; `skip` leaves out one dimension (for its own facet)."""
+    where = Where()
+    if flt.partner_ids and skip != "partners":
+        where.add(
+            "c.id IN (SELECT p.cooperation_id FROM cooperation_partner p "
+            f"WHERE p.organization_id IN ({placeholders(len(flt.partner_ids))}))",
+            *flt.partner_ids,
+        )
+    if flt.region_ids:
+        where.add(
+            "c.id IN (SELECT p.cooperation_id FROM cooperation_partner p "
+            "JOIN organization_ancestor a ON a.organization_id = p.organization_id "
+            f"WHERE a.ancestor_id IN ({placeholders(len(flt.region_ids))}))",
+            *flt.region_ids,
+        )
+    if flt.topic_field_ids and skip != "topicFields":
+        where.add(
+            "c.id IN (SELECT x.cooperation_id FROM cooperation_topic_field x "
+            f"WHERE x.topic_field_id IN ({placeholders(len(flt.topic_field_ids))}))",
+            *flt.topic_field_ids,
+        )
+    if flt.legal_forms and skip != "legalForms":
+        where.add(f"c.legal_form_id IN ({placeholders(len(flt.legal_forms))})", *flt.legal_forms)
+    if flt.statuses and skip != "statuses":
+        where.add(f"c.status IN ({placeholders(len(flt.statuses))})", *(s.value for s in flt.statuses))
+    if flt.start_year_from is not None:
+        where.add("c.start_year >= ?", flt.start_year_from)
+    if flt.start_year_to is not None:
+        where.add("c.start_year <= ?", flt.start_year_to)
+    terms = query_terms(flt.search) if flt.search else []
+    if terms:
+        if db.dialect() == "postgres":
+            where.add("to_tsvector('simple', c.search_text) @@ to_tsquery('simple', ?)", tsquery(terms))
+        else:
+            where.add("c.id IN (SELECT rowid FROM cooperation_fts WHERE cooperation_fts MATCH ?)", fts5_query(terms))
+    return where
+
+
+async def list_page(
+    flt: CooperationFilter,
+    page: PageRequest,
+    order: CooperationOrder = CooperationOrder.TITLE,
+    direction: SortDirection = SortDirection.ASC,
+) -> CooperationPage:
+    expression = _sort_expression(order, direction)
+    where = _conditions(flt)
+    if page.after is not None:
+        value, last_id = page.after
+        comparison = ">" if direction is SortDirection.ASC else "<"
+        where.add(f"({expression}, c.id) {comparison} (?, ?)", value, last_id)
+    sql_direction = "ASC" if direction is SortDirection.ASC else "DESC"
+    limit = int(page.first) + 1  # one extra row tells whether a next page exists
+    rows = await fetch(
+        f"SELECT {COOPERATION_COLUMNS} FROM cooperation c {where.sql()} "
+        f"ORDER BY {expression} {sql_direction}, c.id {sql_direction} LIMIT {limit}",
+        where.params,
+    ) if page.first > 0 else []
+    views = [CooperationView.from_row(r) for r in rows[: page.first]]
+    key = ordering_key(order, direction)
+    return CooperationPage(
+        rows=views,
+        cursors=[encode_cursor(key, _sort_value(v, order, direction), v.id) for v in views],
+        has_next_page=len(rows) > page.first,
+        has_previous_page=page.after is not None,
+    )
+
+
+async def count(flt: CooperationFilter) -> int:
+    where = _conditions(flt)
+    row = await fetch_one(f"SELECT COUNT(*) AS n FROM cooperation c {where.sql()}", where.params)
+    return int(row["n"]) if row else 0
+
+
+async def get_many(ids: list[int]) -> dict[int, CooperationView]:
+    if not ids:
+        return {}
+    rows = await fetch(f"SELECT {COOPERATION_COLUMNS} FROM cooperation c WHERE c.id IN ({placeholders(len(ids))})", ids)
+    return {r["id"]: CooperationView.from_row(r) for r in rows}
+
+
+async def get(cooperation_id: int) -> CooperationView:
+    found = await get_many([cooperation_id])
+    if cooperation_id not in found:
+        raise NotFound(f"No cooperation with id {cooperation_id}.")
+    return found[cooperation_id]
+
+
+async def attach_details(
+    rows: list[CooperationView], *, partners: bool = True, topic_fields: bool = True, contacts: bool = True
+) -> None:
+    """Fill partners, topic fields and public contacts of many cooperations: one statement each."""
+    if not rows:
+        return
+    by_id = {r.id: r for r in rows}
+    ids = list(by_id)
+    marks = placeholders(len(ids))
+    if partners:
+        partner_rows = await fetch(
+            "SELECT p.cooperation_id, p.role, o.id, o.name, o.kind, o.ags, o.parent_id "
+            "FROM cooperation_partner p JOIN organization o ON o.id = p.organization_id "
+            f"WHERE p.cooperation_id IN ({marks}) ORDER BY p.cooperation_id, p.position, p.id",
+            ids,
+        )
+        for r in partner_rows:
+            by_id[r["cooperation_id"]].partners.append(
+                PartnerView(role=PartnerRole(r["role"]), organization=OrganizationView.from_row(r))
+            )
+    if topic_fields:
+        topic_rows = await fetch(
+            "SELECT x.cooperation_id, x.topic_field_id FROM cooperation_topic_field x "
+            f"JOIN topic_field t ON t.id = x.topic_field_id WHERE x.cooperation_id IN ({marks}) "
+            "ORDER BY x.cooperation_id, t.position",
+            ids,
+        )
+        for r in topic_rows:
+            by_id[r["cooperation_id"]].topic_field_ids.append(r["topic_field_id"])
+    if contacts:
+        for cooperation_id, contact in await public_contacts_of(ids):
+            by_id[cooperation_id].contacts.append(contact)
+
+
+async def public_contacts_of(cooperation_ids: list[int]) -> list[tuple[int, ContactView]]:
+    from service.catalogue.contacts import PUBLIC_CONTACT_COLUMNS, PUBLIC_STATE
+
+    if not cooperation_ids:
+        return []
+    rows = await fetch(
+        f"SELECT cc.cooperation_id AS cooperation_id, {PUBLIC_CONTACT_COLUMNS} "
+        "FROM contact_cooperation cc JOIN contact k ON k.id = cc.contact_id "
+        f"WHERE k.state = ? AND cc.cooperation_id IN ({placeholders(len(cooperation_ids))}) "
+        "ORDER BY cc.cooperation_id, k.last_name, k.first_name, k.id",
+        [PUBLIC_STATE, *cooperation_ids],
+    )
+    return [(r["cooperation_id"], ContactView.from_row(r)) for r in rows]
+
+
+# --- facets ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FacetCount:
+    value: object
+    count: int
+
+
+async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
+    where = _conditions(flt, skip="topicFields")
+    rows = await fetch(
+        "SELECT x.topic_field_id AS v, COUNT(*) AS n FROM cooperation_topic_field x "
+        f"JOIN cooperation c ON c.id = x.cooperation_id {where.sql()} GROUP BY x.topic_field_id",
+        where.params,
+    )
+    counts = {r["v"]: int(r["n"]) for r in rows}
+    return [FacetCount(t, counts.get(t.id, 0)) for t in await reference.topic_fields()]
+
+
+async def legal_form_facet(flt: CooperationFilter) -> list[FacetCount]:
+    """All legal forms with their counts, plus a `None` bucket for cooperations without one."""
+    where = _conditions(flt, skip="legalForms")
+    rows = await fetch(
+        f"SELECT c.legal_form_id AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.legal_form_id",
+        where.params,
+    )
+    counts = {r["v"]: int(r["n"]) for r in rows}
+    facet = [FacetCount(f, counts.get(f.code, 0)) for f in await reference.legal_forms()]
+    if counts.get(None):
+        facet.append(FacetCount(None, counts[None]))
+    return facet
+
+
+async def status_facet(flt: CooperationFilter) -> list[FacetCount]:
+    where = _conditions(flt, skip="statuses")
+    rows = await fetch(
+        f"SELECT c.status AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.status", where.params
+    )
+    counts = {r["v"]: int(r["n"]) for r in rows}
+    return [FacetCount(s, counts.get(s.value, 0)) for s in CooperationStatus]
+
+
+async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
+    """The partners with the most cooperations under the filter; selected partners always appear."""
+    where = _conditions(flt, skip="partners")
+    rows = await fetch(
+        "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name, COUNT(*) AS n FROM cooperation_partner p "
+        "JOIN cooperation c ON c.id = p.cooperation_id JOIN organization o ON o.id = p.organization_id "
+        f"{where.sql()} GROUP BY o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name "
+        f"ORDER BY n DESC, o.sort_name{{ci}}, o.id LIMIT {int(limit)}",
+        where.params,
+    )
+    facet = [FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in rows]
+    shown = {f.value.id for f in facet}
+    missing = [pid for pid in flt.partner_ids if pid not in shown]
+    if missing:
+        # A selected partner stays in the list even when the other filters leave it no hits.
+        where.add(f"p.organization_id IN ({placeholders(len(missing))})", *missing)
+        extra = await fetch(
+            "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, "
+            "(SELECT COUNT(*) FROM cooperation_partner p JOIN cooperation c ON c.id = p.cooperation_id "
+            f"{where.sql()} AND p.organization_id = o.id) AS n "
+            f"FROM organization o WHERE o.id IN ({placeholders(len(missing))})",
+            [*where.params, *missing],
+        )
+        facet.extend(FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in extra)
+    return facet
+
+
+async def cooperation_ids_by_partner(
+    organization_ids: list[int], first: int, after: tuple[object, int] | None
+) -> tuple[dict[int, list[CooperationView]], dict[int, bool]]:
+    """A page of cooperations for each of several organisations, in one statement (by title)."""
+    if not organization_ids:
+        return {}, {}
+    params: list[object] = list(organization_ids)
+    keyset = ""
+    if after is not None:
+        keyset = "AND (c.sort_title{ci}, c.id) > (?, ?)"
+        params.extend(after)
+    rows = await fetch(
+        f"SELECT * FROM (SELECT p.organization_id AS owner_id, {COOPERATION_COLUMNS}, "
+        "ROW_NUMBER() OVER (PARTITION BY p.organization_id ORDER BY c.sort_title{ci}, c.id) AS rn "
+        "FROM cooperation_partner p JOIN cooperation c ON c.id = p.cooperation_id "
+        f"WHERE p.organization_id IN ({placeholders(len(organization_ids))}) {keyset}) ranked "
+        f"WHERE rn <= {int(first) + 1} ORDER BY owner_id, rn",
+        params,
+    )
+    grouped: dict[int, list[CooperationView]] = defaultdict(list)
+    for r in rows:
+        grouped[r["owner_id"]].append(CooperationView.from_row(r))
+    has_next = {oid: len(grouped[oid]) > first for oid in organization_ids}
+    return {oid: grouped[oid][:first] for oid in organization_ids}, has_next
+
+
+async def cooperation_counts_by_partner(organization_ids: list[int]) -> dict[int, int]:
+    if not organization_ids:
+        return {}
+    rows = await fetch(
+        "SELECT organization_id AS v, COUNT(*) AS n FROM cooperation_partner "
+        f"WHERE organization_id IN ({placeholders(len(organization_ids))}) GROUP BY organization_id",
+        organization_ids,
+    )
+    counts = {r["v"]: int(r["n"]) for r in rows}
+    return {oid: counts.get(oid, 0) for oid in organization_ids}
+
+
+async def parts_of(parent_ids: list[int]) -> dict[int, list[CooperationView]]:
+    if not parent_ids:
+        return {}
+    rows = await fetch(
+        f"SELECT {COOPERATION_COLUMNS} FROM cooperation c WHERE c.parent_id IN ({placeholders(len(parent_ids))}) "
+        "ORDER BY c.sort_title{ci}, c.id",
+        parent_ids,
+    )
+    grouped: dict[int, list[CooperationView]] = defaultdict(list)
+    for r in rows:
+        grouped[r["parent_id"]].append(CooperationView.from_row(r))
+    return {pid: grouped.get(pid, []) for pid in parent_ids}

@@ -1,0 +1,209 @@
+"""Loading the seed data files in `seeds/`.
+
+Records are matched by their seed `key`: a record already in the database is left
+as it is (it may have been changed and approved since), a missing one is inserted.
+So `ikz seed` can run any number of times, and never brings back a deleted contact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from service.catalogue.editing import CooperationData, PartnerEntry, create_cooperation, validate
+from service.catalogue.models import (
+    Contact,
+    ContactCooperation,
+    ContactState,
+    Cooperation,
+    CooperationStatus,
+    LegalForm,
+    LegalFormCategory,
+    Organization,
+    OrganizationKind,
+    PartnerRole,
+    PerformerKind,
+    TopicField,
+)
+from service.catalogue.organizations import create_organization
+
+DEFAULT_SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+COOPERATION_FILES = ("cooperations_unna_kreis.json", "cooperations_unna_kommunen.json", "cooperations_other.json")
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+@dataclass
+class SeedReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        self.inserted[kind] = self.inserted.get(kind, 0) + n
+
+    @property
+    def total(self) -> int:
+        return sum(self.inserted.values())
+
+
+def _load(directory: Path, name: str) -> list[dict[str, Any]]:
+    path = directory / name
+    if not path.exists():
+        return []
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SeedError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+
+
+async def catalogue_is_empty() -> bool:
+    return not await Cooperation.exists() and not await Organization.exists()
+
+
+async def load_seeds(directory: Path = DEFAULT_SEED_DIR) -> SeedReport:
+    report = SeedReport()
+    async with in_transaction():
+        await _reference_data(directory, report)
+        orgs = await _organizations(directory, report)
+        coops = await _cooperations(directory, orgs, report)
+        await _contacts(directory, orgs, coops, report)
+    return report
+
+
+async def _reference_data(directory: Path, report: SeedReport) -> None:
+    existing = set(await TopicField.all().values_list("key", flat=True))
+    for position, item in enumerate(_load(directory, "topic_fields.json")):
+        if item["key"] not in existing:
+            await TopicField.create(key=item["key"], label=item["label"], position=position)
+            report.add("topic fields")
+    existing = set(await LegalForm.all().values_list("code", flat=True))
+    for position, item in enumerate(_load(directory, "legal_forms.json")):
+        if item["code"] not in existing:
+            await LegalForm.create(
+                code=item["code"],
+                label=item["label"],
+                abbreviation=item.get("abbreviation"),
+                category=LegalFormCategory(item["category"]),
+                legal_basis=item.get("legal_basis"),
+                position=position,
+            )
+            report.add("legal forms")
+
+
+async def _organizations(directory: Path, report: SeedReport) -> dict[str, int]:
+    ids = {key: oid for key, oid in await Organization.filter(key__not_isnull=True).values_list("key", "id")}
+    pending = [item for item in _load(directory, "organizations.json") if item["key"] not in ids]
+    while pending:  # parents first, whatever the order in the file
+        ready = [item for item in pending if item.get("parent") is None or item["parent"] in ids]
+        if not ready:
+            raise SeedError(f"organizations.json: unknown or circular parent for {pending[0]['key']!r}")
+        for item in ready:
+            org = await create_organization(
+                key=item["key"],
+                name=item["name"],
+                kind=OrganizationKind(item["kind"]),
+                ags=item.get("ags"),
+                parent_id=ids[item["parent"]] if item.get("parent") else None,
+            )
+            ids[item["key"]] = org.id
+            report.add("organisations")
+        pending = [item for item in pending if item["key"] not in ids]
+    return ids
+
+
+def _org(orgs: dict[str, int], key: str | None, where: str) -> int | None:
+    if key is None:
+        return None
+    if key not in orgs:
+        raise SeedError(f"{where}: unknown organisation key {key!r}")
+    return orgs[key]
+
+
+def _cooperation_data(item: dict[str, Any], orgs: dict[str, int], topics: dict[str, int]) -> CooperationData:
+    where = f"cooperation {item['key']!r}"
+    performed = item.get("performed_by") or {"kind": "UNKNOWN", "org": None}
+    savings = item.get("savings") or {}
+    unknown_topics = [t for t in item.get("topic_fields", []) if t not in topics]
+    if unknown_topics:
+        raise SeedError(f"{where}: unknown topic field {unknown_topics[0]!r}")
+    return CooperationData(
+        title=item["title"],
+        description=item.get("description"),
+        topic_field_ids=[topics[t] for t in item.get("topic_fields", [])],
+        legal_form=item.get("legal_form"),
+        legal_form_text=item.get("legal_form_text"),
+        partners=[PartnerEntry(_org(orgs, p["org"], where), PartnerRole(p["role"])) for p in item["partners"]],
+        partners_text=item.get("partners_text"),
+        performer_kind=PerformerKind(performed["kind"]),
+        performer_id=_org(orgs, performed.get("org"), where),
+        performer_text=item.get("performed_by_text"),
+        since_text=item.get("since_text"),
+        start_year=item.get("start_year"),
+        end_year=item.get("end_year"),
+        status=CooperationStatus(item.get("status", "ACTIVE")),
+        savings_amount=Decimal(str(savings["amount"])) if savings.get("amount") is not None else None,
+        savings_currency=savings.get("currency"),
+        savings_period=savings.get("period"),
+        savings_text=savings.get("text"),
+        funding=item.get("funding"),
+        notes=item.get("notes"),
+        source_document=item.get("source_document"),
+        source_reference=item.get("source_row"),
+        data_as_of=dt.date.fromisoformat(item["data_as_of"]),
+    )
+
+
+async def _cooperations(directory: Path, orgs: dict[str, int], report: SeedReport) -> dict[str, int]:
+    topics = {key: tid for key, tid in await TopicField.all().values_list("key", "id")}
+    ids = {key: cid for key, cid in await Cooperation.filter(key__not_isnull=True).values_list("key", "id")}
+    items = [item for name in COOPERATION_FILES for item in _load(directory, name)]
+    created: list[dict[str, Any]] = []
+    for item in items:
+        if item["key"] in ids:
+            continue
+        data = await validate(_cooperation_data(item, orgs, topics))
+        cooperation = await create_cooperation(data, key=item["key"])
+        ids[item["key"]] = cooperation.id
+        created.append(item)
+        report.add("cooperations")
+    for item in created:  # parts point at their framework cooperation once both exist
+        if item.get("parent"):
+            if item["parent"] not in ids:
+                raise SeedError(f"cooperation {item['key']!r}: unknown parent {item['parent']!r}")
+            await Cooperation.filter(id=ids[item["key"]]).update(parent_id=ids[item["parent"]])
+    return ids
+
+
+async def _contacts(directory: Path, orgs: dict[str, int], coops: dict[str, int], report: SeedReport) -> None:
+    existing = set(await Contact.filter(key__not_isnull=True).values_list("key", flat=True))
+    for item in _load(directory, "demo_contacts.json"):
+        if item["key"] in existing:
+            continue
+        where = f"contact {item['key']!r}"
+        contact = await Contact.create(
+            key=item["key"],
+            organization_id=_org(orgs, item["organization"], where),
+            state=ContactState.CREATED,
+            salutation=item.get("salutation"),
+            title=item.get("title"),
+            first_name=item["first_name"],
+            last_name=item["last_name"],
+            function=item.get("function"),
+            email=item["email"],
+            phone=item.get("phone"),
+        )
+        links = []
+        for key in item.get("cooperations", []):
+            if key not in coops:
+                raise SeedError(f"{where}: unknown cooperation {key!r}")
+            links.append(ContactCooperation(contact_id=contact.id, cooperation_id=coops[key]))
+        if links:
+            await ContactCooperation.bulk_create(links)
+        report.add("contacts")

@@ -1,0 +1,50 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from service import db
+from service.config import Settings, get_settings
+
+logger = logging.getLogger("ikz.web")
+
+
+async def health(request: Request) -> JSONResponse:
+    await db.connection().execute_query("SELECT 1")
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """Build the app. With manage_db=False the caller owns the database connections (tests)."""
+    from schema import build_schema
+    from schema.http import GraphQLView
+
+    settings = settings or get_settings()
+    if not settings.is_production:
+        db.install_query_counting()
+    view = GraphQLView(build_schema(settings), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        if manage_db:
+            await db.init_db(settings.database_url)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await db.close_db()
+
+    routes = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    return app

@@ -1,0 +1,175 @@
+"""Searching, filtering and faceting the public catalogue through the real GraphQL endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.sql import fetch
+
+LIST = """
+query($filter: CooperationFilter, $search: String, $first: Int, $after: String, $orderBy: CooperationOrderInput) {
+  cooperations(filter: $filter, search: $search, first: $first, after: $after, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor node { id title startYear partners { role organization { id name } } } }
+  }
+}
+"""
+
+FACETS = """
+query($filter: CooperationFilter, $search: String) {
+  cooperations(filter: $filter, search: $search, first: 0) {
+    totalCount
+    facets {
+      statuses { status count }
+      legalForms { legalForm { code } count }
+      topicFields { topicField { id key } count }
+      partners(first: 500) { organization { id name } count }
+    }
+  }
+}
+"""
+
+
+async def org_id(name: str) -> str:
+    rows = await fetch("SELECT id FROM organization WHERE name = ?", [name])
+    assert rows, name
+    return str(rows[0]["id"])
+
+
+async def all_titles(gql, **variables) -> list[str]:
+    result = await gql(LIST, {"first": 100, **variables})
+    assert not result.errors, result.errors
+    return [e["node"]["title"] for e in result.data["cooperations"]["edges"]]
+
+
+async def test_searching_rettungsdienst_lists_the_rescue_service_cooperations(gql):
+    titles = await all_titles(gql, search="Rettungsdienst")
+    assert titles, "no rescue-service cooperation found"
+    assert all("rettungsdienst" in t.lower() for t in titles), titles
+    # The source tables hold these rescue-service rows; each must be found.
+    for expected in ("Rettungsdienst", "Durchführung des Rettungsdienstes"):
+        assert expected in titles
+
+
+@pytest.mark.parametrize(
+    ("typed", "proper"),
+    [("Bonen", "Bönen"), ("Luenen", "Lünen"), ("BÖNEN", "Bönen"), ("frondenberg", "Fröndenberg")],
+)
+async def test_search_ignores_case_and_umlaut_spelling(gql, typed, proper):
+    assert sorted(await all_titles(gql, search=typed)) == sorted(await all_titles(gql, search=proper))
+    assert await all_titles(gql, search=typed)
+
+
+async def test_search_for_strassen_finds_strasse_in_titles_and_partner_names(gql):
+    titles = await all_titles(gql, search="strassen")
+    assert "Durchführung der Straßenreinigung" in titles
+    # Found through the partner name "Landesbetrieb Straßenbau NRW", not the title:
+    assert "Winterdienst – Vereinbarung über gegenseitige Aufgabenübernahme" in titles
+
+
+async def test_search_combines_words_and_survives_query_syntax(gql):
+    both = await all_titles(gql, search="Rettungsdienst Lünen")
+    assert "Durchführung des Rettungsdienstes" in both
+    assert set(both) < set(await all_titles(gql, search="Rettungsdienst"))
+    for hostile in ['"', "*", "OR", "NEAR(", "a:*", "') OR 1=1 --", "!&|"]:
+        result = await gql(LIST, {"search": hostile, "first": 5})
+        assert not result.errors, (hostile, result.errors)
+
+
+async def test_filter_by_selm_lists_exactly_selms_cooperations(gql):
+    selm = await org_id("Selm")
+    result = await gql(LIST, {"filter": {"partnerIds": [selm]}, "first": 100})
+    connection = result.data["cooperations"]
+    expected = await fetch("SELECT COUNT(*) AS n FROM cooperation_partner WHERE organization_id = ?", [int(selm)])
+    assert connection["totalCount"] == expected[0]["n"] > 5
+    assert len(connection["edges"]) == connection["totalCount"]
+    for edge in connection["edges"]:
+        assert selm in {p["organization"]["id"] for p in edge["node"]["partners"]}
+
+
+async def test_region_filter_matches_cooperations_with_a_partner_inside_the_district(gql):
+    kreis = await org_id("Kreis Unna")
+    result = await gql(LIST, {"filter": {"regionIds": [kreis]}, "first": 100})
+    connection = result.data["cooperations"]
+    inside = {r["id"] for r in await fetch(
+        "SELECT organization_id AS id FROM organization_ancestor WHERE ancestor_id = ?", [int(kreis)])}
+    for edge in connection["edges"]:
+        assert inside & {int(p["organization"]["id"]) for p in edge["node"]["partners"]}
+    titles = {e["node"]["title"] for e in connection["edges"]}
+    assert "Gemeinsame Adoptionsvermittlungsstelle" in titles  # towns only, no Kreis as partner
+    saarland = await org_id("Saarland")
+    saar = await all_titles(gql, filter={"regionIds": [saarland]})
+    assert saar and not set(saar) & titles
+
+
+async def test_facets_add_up_to_the_total_under_the_current_filter(gql):
+    selm = await org_id("Selm")
+    for variables in ({}, {"filter": {"partnerIds": [selm]}}, {"search": "Datenverarbeitung"}):
+        result = await gql(FACETS, variables)
+        connection = result.data["cooperations"]
+        total = connection["totalCount"]
+        facets = connection["facets"]
+        assert sum(f["count"] for f in facets["statuses"]) == total
+        assert sum(f["count"] for f in facets["legalForms"]) == total
+        # Every cooperation has at least one topic field, some two.
+        assert sum(f["count"] for f in facets["topicFields"]) >= total
+        if variables.get("filter"):
+            selm_count = {f["organization"]["id"]: f["count"] for f in facets["partners"]}[selm]
+            assert selm_count == total
+
+
+async def test_a_facet_ignores_its_own_filter_so_other_choices_stay_visible(gql):
+    everything = (await gql(FACETS, {})).data["cooperations"]["facets"]["statuses"]
+    active_only = await gql(FACETS, {"filter": {"statuses": ["ACTIVE"]}})
+    connection = active_only.data["cooperations"]
+    assert connection["facets"]["statuses"] == everything
+    assert connection["totalCount"] == {f["status"]: f["count"] for f in everything}["ACTIVE"]
+
+
+async def test_filters_combine_and_start_year_range_applies(gql):
+    result = await gql(LIST, {"filter": {"startYearFrom": 1980, "startYearTo": 1989}, "first": 100})
+    years = [e["node"]["startYear"] for e in result.data["cooperations"]["edges"]]
+    assert years and all(1980 <= y <= 1989 for y in years)
+    topic = (await gql("{ topicFields { id key } }")).data["topicFields"]
+    safety = next(t["id"] for t in topic if t["key"] == "sicherheit")
+    result = await gql(FACETS, {"filter": {"topicFieldIds": [safety], "legalForms": ["OERV"]}})
+    connection = result.data["cooperations"]
+    assert connection["totalCount"] == {f["legalForm"]["code"]: f["count"]
+                                        for f in connection["facets"]["legalForms"] if f["legalForm"]}["OERV"]
+
+
+async def test_pages_cover_every_row_once_in_a_stable_order(gql):
+    for order in ({"field": "TITLE", "direction": "ASC"}, {"field": "START_YEAR", "direction": "DESC"}):
+        seen, after, total = [], None, None
+        while True:
+            result = await gql(LIST, {"first": 17, "after": after, "orderBy": order})
+            assert not result.errors, result.errors
+            connection = result.data["cooperations"]
+            total = connection["totalCount"]
+            seen.extend(e["node"] for e in connection["edges"])
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+        ids = [n["id"] for n in seen]
+        assert len(ids) == len(set(ids)) == total
+        if order["field"] == "START_YEAR":
+            known = [n["startYear"] for n in seen if n["startYear"] is not None]
+            assert known == sorted(known, reverse=True)
+            assert all(n["startYear"] is None for n in seen[len(known):])
+
+
+async def test_contacts_not_yet_confirmed_appear_nowhere(gql):
+    hidden = await fetch("SELECT k.id, k.last_name, k.organization_id FROM contact k WHERE k.state <> 'PUBLIC'")
+    assert hidden, "the seed holds unconfirmed demo contacts"
+    linked = await fetch(
+        "SELECT cc.cooperation_id FROM contact_cooperation cc JOIN contact k ON k.id = cc.contact_id "
+        "WHERE k.state <> 'PUBLIC'")
+    query = "query($id: ID!) { cooperation(id: $id) { contacts { id lastName } } }"
+    for row in linked[:5]:
+        result = await gql(query, {"id": str(row["cooperation_id"])})
+        assert result.data["cooperation"]["contacts"] == []
+    org_query = "query($id: ID!) { municipality(id: $id) { contacts { id } } }"
+    for row in hidden[:5]:
+        result = await gql(org_query, {"id": str(row["organization_id"])})
+        assert result.data["municipality"]["contacts"] == []
