@@ -15,13 +15,21 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from service.config import Settings
+from schema.accounts.mutations import AccountMutation, AccountQuery
+from schema.admin.operations import AdminMutation, AdminQuery
+from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
 @strawberry.type
-class Query(CatalogueQuery):
+class Query(CatalogueQuery, AccountQuery, ApprovalQuery, AdminQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccountMutation, ApprovalMutation, AdminMutation):
     pass
 
 
@@ -44,6 +52,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))
     return IkzSchema(
         query=Query,
+        mutation=Mutation,
         types=[Municipality, ExternalOrganization],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.accounts.principal import Principal
 from service.config import Settings
 from schema.catalogue.loaders import CatalogueLoaders
 
@@ -18,6 +19,7 @@ class Context:
     response: Response
     settings: Settings
     loaders: CatalogueLoaders = field(init=False)
+    principal: Principal | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,8 @@ from strawberry.types import ExecutionResult
 
 from service.config import Settings
 from service.db import count_queries
+from service.mail.outbox import track_queued
+from service.mail.worker import wake as wake_mail_worker
 from schema.context import Context
 from schema.errors import with_codes
 
@@ -37,6 +39,8 @@ def _prefers_graphql_response_json(request: Request) -> bool:
 
 class GraphQLView(GraphQL):
     def __init__(self, schema, settings: Settings, context_hooks: list | None = None) -> None:
+        from schema.auth import attach_principal
+
         super().__init__(
             schema,
             graphql_ide=None if settings.is_production else "graphiql",
@@ -44,7 +48,7 @@ class GraphQLView(GraphQL):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
-        self.context_hooks = context_hooks or []
+        self.context_hooks = [attach_principal, *(context_hooks or [])]
 
     async def get_context(self, request: Request, response: Response) -> Context:
         request.state.sub_response = response
@@ -56,12 +60,16 @@ class GraphQLView(GraphQL):
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:
         with count_queries() as counter:
             request.state.sql_counter = counter
+            queued = track_queued()
             kwargs = {}
             if context is not None:
                 kwargs["context"] = context
             if root_value is not None:
                 kwargs["root_value"] = root_value
-            return await super().run(request, **kwargs)
+            response = await super().run(request, **kwargs)
+        if queued:
+            wake_mail_worker()
+        return response
 
     async def execute_single(self, *args, **kwargs) -> ExecutionResult:
         try:

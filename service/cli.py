@@ -86,6 +86,118 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("worker")
+async def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from service.mail.worker import run_worker
+
+    async def work() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(stop)
+        return 0
+
+    return await _with_db(work)
+
+
+@command("create-user")
+async def cmd_create_user(args: argparse.Namespace) -> int:
+    from service.accounts.models import Role
+    from service.accounts.users import create_user, find_scope
+    from service.errors import DomainError
+
+    if not args.password_stdin:
+        print("Pass the password on standard input with --password-stdin.", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    async def work() -> int:
+        try:
+            scope = await find_scope(args.scope) if args.scope else None
+            account = await create_user(
+                username=args.username, email=args.email, first_name=args.first_name, last_name=args.last_name,
+                password=password, roles=[(Role(r.upper()), scope) for r in args.role],
+            )
+        except DomainError as exc:
+            print(f"Not created: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"Created user {account.username} ({', '.join(r.upper() for r in args.role)}).")
+        return 0
+
+    return await _with_db(work)
+
+
+@command("contacts")
+async def cmd_contacts(args: argparse.Namespace) -> int:
+    from service.accounts.importing import import_contacts
+
+    async def work() -> int:
+        report = await import_contacts(Path(args.file))
+        for line, message in report.skipped:
+            print(f"line {line}: skipped: {message}")
+        for line, message in report.errors:
+            print(f"line {line}: error: {message}", file=sys.stderr)
+        print(f"{report.created} contact(s) imported, {len(report.skipped)} skipped, {len(report.errors)} error(s).")
+        if report.created:
+            print("Send the invitations with: ikz invite --pending")
+        return 1 if report.errors else 0
+
+    return await _with_db(work)
+
+
+def _progress(done: int, total: int) -> None:
+    if not sys.stderr.isatty():
+        if done == total:
+            print(f"{done}/{total}", file=sys.stderr)
+        return
+    width = 30
+    filled = int(width * done / total) if total else width
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="" if done < total else "\n",
+          file=sys.stderr, flush=True)
+
+
+@command("invite")
+async def cmd_invite(args: argparse.Namespace) -> int:
+    from service.accounts.onboarding import invite_pending
+    from service.catalogue.models import Contact, ContactState
+    from service.errors import DomainError
+    from service.mail.worker import deliver_due
+
+    if not args.pending:
+        print("Say which contacts to invite: --pending (every contact not yet invited).", file=sys.stderr)
+        return 2
+
+    async def work() -> int:
+        ids = await Contact.filter(state=ContactState.CREATED).order_by("id").values_list("id", flat=True)
+        if not ids:
+            print("No contact is waiting for an invitation.")
+            return 0
+        invited, failed = 0, 0
+        for done, contact_id in enumerate(ids, start=1):
+            try:
+                if await invite_pending(contact_id):
+                    invited += 1
+            except DomainError as exc:
+                failed += 1
+                print(f"\ncontact {contact_id}: {exc.message}", file=sys.stderr)
+            _progress(done, len(ids))
+        print(f"{invited} invitation(s) queued.")
+        if not args.no_deliver:
+            sent = 0
+            for _ in range(1000):
+                result = await deliver_due()
+                sent += result.sent
+                if result.claimed == 0 or result.sent == 0:
+                    break
+            print(f"{sent} mail(s) delivered now; the mail worker retries anything left.")
+        return 1 if failed else 0
+
+    return await _with_db(work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ikz", description="IKZ cooperation database")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,11 +208,29 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the seed data (idempotent)")
     seed.add_argument("--if-empty", action="store_true", help="only when the catalogue holds no data yet")
     seed.add_argument("--dir", help="seed directory (default: seeds/ of this checkout)")
+    sub.add_parser("worker", help="run the mail delivery worker alone")
+    user = sub.add_parser("create-user", help="create a ministry account (admin, approver)")
+    user.add_argument("--role", action="append", required=True, choices=["admin", "approver", "ADMIN", "APPROVER"],
+                      help="may be given more than once")
+    user.add_argument("--scope", help="approver scope: id, AGS or key of a state or district (default: all)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--email", required=True)
+    user.add_argument("--first-name", required=True)
+    user.add_argument("--last-name", required=True)
+    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    contacts = sub.add_parser("contacts", help="contact persons")
+    contacts_sub = contacts.add_subparsers(dest="action", required=True)
+    importer = contacts_sub.add_parser("import", help="import contact persons from a CSV file (see README)")
+    importer.add_argument("file")
+    invite = sub.add_parser("invite", help="mail invitations")
+    invite.add_argument("--pending", action="store_true", help="every contact person not yet invited")
+    invite.add_argument("--no-deliver", action="store_true", help="only queue; leave delivery to the worker")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

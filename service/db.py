@@ -20,6 +20,10 @@ from service.config import database_url_from_env, get_settings
 
 MODEL_MODULES = [
     "service.catalogue.models",
+    "service.accounts.models",
+    "service.approvals.models",
+    "service.mail.models",
+    "service.audit",
 ]
 APP_LABEL = "ikz"
 

@@ -125,6 +125,9 @@ def app(settings):
 
 @pytest_asyncio.fixture
 async def client(app):
+    from service.accounts.models import LoginThrottle
+
+    await LoginThrottle.all().delete()  # every test starts without earlier tests' failed logins
     transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 40000))
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         yield http
@@ -149,8 +152,148 @@ def gql(client):
     """POST a GraphQL operation; returns the decoded body (status 200 asserted)."""
 
     async def run(query: str, variables: dict | None = None, *, headers: dict | None = None) -> GraphQLResult:
+        client.cookies.clear()  # who is signed in is said explicitly, by the headers passed
         response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         assert response.status_code == 200, response.text
         return GraphQLResult(response.json())
+
+    return run
+
+
+# --- mail: a real SMTP server on loopback ------------------------------------------------
+
+import asyncio  # noqa: E402
+import email  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
+from email import policy  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """Collects every message it accepts; `refuse` makes it answer 451 (try again later)."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse: str | None = None  # e.g. "451 4.3.0 Try again later"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return self.refuse
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+class SmtpServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sink = SmtpSink()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp):
+    """The run's settings pointed at the loopback SMTP server (for deliver_due)."""
+    return settings.with_overrides(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False,
+                                   smtp_timeout=5, mail_retry_base_seconds=1)
+
+
+@pytest.fixture
+def deliver(mail_settings):
+    """Run the delivery worker's passes until nothing is due (as the background worker would)."""
+    from service.mail.worker import deliver_due
+
+    async def run():
+        total = 0
+        for _ in range(20):
+            result = await deliver_due(mail_settings)
+            total += result.sent
+            if result.claimed == 0:
+                break
+        return total
+
+    return run
+
+
+def text_part(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def html_part(message) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def link_in(message, path: str) -> str:
+    found = re.search(re.escape(BASE_URL) + re.escape(path) + r"\?token=[A-Za-z0-9_\-]+", text_part(message))
+    assert found, text_part(message)
+    return found.group(0)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+_counter = iter(range(1, 10**6))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}{uuid.uuid4().hex[:4]}"
+
+
+@pytest_asyncio.fixture
+async def make_user(database):
+    """Create a ministry account with roles; returns (username, password)."""
+    from service.accounts.models import Role
+    from service.accounts.users import create_user, find_scope
+
+    async def make(*roles: str, scope: str | None = None, email: str | None = None):
+        username = unique("staff")
+        password = f"Pw-{uuid.uuid4().hex}"
+        scope_id = await find_scope(scope) if scope else None
+        await create_user(username=username, email=email or f"{username}@example.org", first_name="Test",
+                          last_name=username.title(), password=password,
+                          roles=[(Role(r), scope_id) for r in roles])
+        return username, password
+
+    return make
+
+
+LOGIN = """mutation($u: String!, $p: String!) { login(username: $u, password: $p) {
+  token me { id username requiredActions roles { role } } } }"""
+
+
+@pytest.fixture
+def login(gql):
+    """Sign in; returns the Authorization headers (asserts success)."""
+
+    async def run(username: str, password: str) -> dict:
+        result = await gql(LOGIN, {"u": username, "p": password})
+        assert not result.errors, result.errors
+        return {"authorization": f"Bearer {result.data['login']['token']}"}
 
     return run

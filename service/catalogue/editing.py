@@ -7,7 +7,7 @@ which keep the search document, the sort key and the version in step.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,7 +79,8 @@ class CooperationData:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CooperationData:
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
         values["partners"] = [PartnerEntry(p["organization_id"], PartnerRole(p["role"])) for p in data["partners"]]
         values["data_as_of"] = dt.date.fromisoformat(data["data_as_of"])
         values["performer_kind"] = PerformerKind(data["performer_kind"])

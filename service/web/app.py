@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ from starlette.routing import Route
 
 from service import db
 from service.config import Settings, get_settings
+from service.mail.worker import run_worker
+from service.web import pages
 
 logger = logging.getLogger("ikz.web")
 
@@ -35,14 +38,23 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette):
         if manage_db:
             await db.init_db(settings.database_url)
+        stop = asyncio.Event()
+        worker = None
+        if settings.run_mail_worker and manage_db:
+            worker = asyncio.create_task(run_worker(stop, settings), name="mail-worker")
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             if manage_db:
                 await db.close_db()
 
     routes = [
         Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/activate", pages.activate, methods=["GET", "POST"]),
+        Route("/reset-password", pages.reset_password, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,139 @@
+"""ADMIN views: mail deliveries, the audit trail, the contact persons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from service import audit
+from service.accounts.models import Account, Role
+from service.audit import AuditAction, AuditEntry
+from service.catalogue.models import Contact, ContactState
+from service.errors import InvalidInput
+from service.mail import admin as mail_admin
+from service.mail.models import MailStatus, OutboxMail
+from schema.accounts.types import ContactRecord, ContactStateEnum, contact_record
+from schema.auth import principal
+from schema.common import parse_id
+
+MailStatusEnum = strawberry.enum(MailStatus, name="MailStatus")
+AuditActionEnum = strawberry.enum(AuditAction, name="AuditAction")
+
+
+def _page_size(first: int) -> int:
+    if not 1 <= first <= 100:
+        raise InvalidInput("'first' must be between 1 and 100.", field="first")
+    return first
+
+
+@strawberry.type
+class MailDelivery:
+    id: strawberry.ID
+    template: str
+    recipient: str
+    status: MailStatusEnum
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    message_id: str
+
+
+def mail_object(mail: OutboxMail) -> MailDelivery:
+    return MailDelivery(
+        id=strawberry.ID(str(mail.id)), template=mail.template, recipient=mail.recipient, status=mail.status,
+        attempts=mail.attempts, last_error=mail.last_error, created_at=mail.created_at,
+        next_attempt_at=mail.next_attempt_at if mail.status is MailStatus.PENDING else None,
+        sent_at=mail.sent_at, message_id=mail.message_id,
+    )
+
+
+@strawberry.type(description="One entry of the audit trail. Accounts appear by id and, while they exist, username.")
+class AuditLogEntry:
+    id: strawberry.ID
+    at: dt.datetime
+    action: AuditActionEnum
+    actor_id: strawberry.ID | None
+    actor_role: str | None
+    subject_type: str | None
+    subject_id: strawberry.ID | None
+    details: JSON | None
+
+    @strawberry.field(description="Username of the actor; null once the account was deleted.")
+    async def actor_username(self) -> str | None:
+        if self.actor_id is None:
+            return None
+        account = await Account.get_or_none(id=int(self.actor_id), deleted_at__isnull=True)
+        return account.username if account else None
+
+
+def audit_object(entry: AuditEntry) -> AuditLogEntry:
+    return AuditLogEntry(
+        id=strawberry.ID(str(entry.id)), at=entry.created_at, action=AuditAction(entry.action),
+        actor_id=strawberry.ID(str(entry.actor_id)) if entry.actor_id else None, actor_role=entry.actor_role,
+        subject_type=entry.subject_type,
+        subject_id=strawberry.ID(str(entry.subject_id)) if entry.subject_id is not None else None,
+        details=entry.details,
+    )
+
+
+@strawberry.input
+class AuditLogFilter:
+    actions: list[AuditActionEnum] | None = None
+    actor_id: strawberry.ID | None = None
+    subject_type: str | None = None
+    subject_id: strawberry.ID | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(description="ADMIN: mail deliveries, newest first; page with 'before' (the last id seen).")
+    async def mail_deliveries(self, info: Info, status: MailStatusEnum | None = None, first: int = 50,
+                              before: strawberry.ID | None = None) -> list[MailDelivery]:
+        who = principal(info, Role.ADMIN)
+        rows = await mail_admin.deliveries(who, status, limit=_page_size(first),
+                                           before_id=parse_id(before, "mail", field="before") if before else None)
+        return [mail_object(m) for m in rows]
+
+    @strawberry.field(description="ADMIN: the audit trail, newest first; page with 'after' (the last id seen).")
+    async def audit_log(self, info: Info, filter: AuditLogFilter | None = None, first: int = 50,
+                        after: strawberry.ID | None = None) -> list[AuditLogEntry]:
+        principal(info, Role.ADMIN)
+        flt = filter or AuditLogFilter()
+        rows = await audit.entries(
+            actions=[a.value for a in flt.actions] if flt.actions else None,
+            actor_id=parse_id(flt.actor_id, "account", field="actorId") if flt.actor_id else None,
+            subject_type=flt.subject_type,
+            subject_id=parse_id(flt.subject_id, "record", field="subjectId") if flt.subject_id else None,
+            since=flt.since, until=flt.until, limit=_page_size(first),
+            before_id=parse_id(after, "entry", field="after") if after else None,
+        )
+        return [audit_object(e) for e in rows]
+
+    @strawberry.field(description="ADMIN: contact persons of every state except deleted, by name.")
+    async def contact_persons(self, info: Info, states: list[ContactStateEnum] | None = None,
+                              municipality_id: strawberry.ID | None = None, first: int = 50,
+                              after: strawberry.ID | None = None) -> list[ContactRecord]:
+        principal(info, Role.ADMIN)
+        query = Contact.exclude(state=ContactState.DELETED)
+        if states:
+            query = query.filter(state__in=list(states))
+        if municipality_id:
+            query = query.filter(organization_id=parse_id(municipality_id, "municipal body", field="municipalityId"))
+        if after:
+            query = query.filter(id__gt=parse_id(after, "contact person", field="after"))
+        return [await contact_record(c) for c in await query.order_by("id").limit(_page_size(first))]
+
+
+@strawberry.type
+class AdminMutation:
+    @strawberry.mutation(description="ADMIN: send a failed (or waiting) mail again now.")
+    async def retry_mail_delivery(self, info: Info, id: strawberry.ID) -> MailDelivery:
+        who = principal(info, Role.ADMIN)
+        return mail_object(await mail_admin.retry(who, parse_id(id, "mail delivery")))

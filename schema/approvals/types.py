@@ -1,0 +1,190 @@
+"""Types of the approval workflow: changes with their diff, and the cooperation input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from service.accounts.models import Account
+from service.approvals.changes import change_diff, record_title
+from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
+from service.catalogue.editing import CooperationData, PartnerEntry
+from service.catalogue.models import Contact, Cooperation as CooperationModel, CooperationStatus, PartnerRole, PerformerKind
+from service.errors import InvalidInput
+from schema.catalogue.types import (
+    Cooperation,
+    CooperationStatusEnum,
+    PartnerRoleEnum,
+    PerformerKindEnum,
+)
+from schema.common import parse_id, parse_ids
+
+ChangeKindEnum = strawberry.enum(ChangeKind, name="ChangeKind")
+ChangeStatusEnum = strawberry.enum(ChangeStatus, name="ChangeStatus")
+
+
+@strawberry.type(description="One changed field: old and new value as the reviewer reads them.")
+class FieldChange:
+    field: str
+    label: str = strawberry.field(description="German label of the field.")
+    old: str | None
+    new: str | None
+
+
+@strawberry.type
+class Submitter:
+    id: strawberry.ID
+    username: str
+    name: str | None
+
+
+@strawberry.type(description="A change waiting for (or past) the ministry's approval.")
+class Change:
+    id: strawberry.ID
+    kind: ChangeKindEnum
+    status: ChangeStatusEnum
+    submitted_at: dt.datetime
+    base_version: int | None
+    reviewed_at: dt.datetime | None
+    review_note: str | None = strawberry.field(description="The approval comment or the rejection reason.")
+    conflict_reason: str | None = strawberry.field(description="Why a change can no longer be approved as it is.")
+    proposal: JSON = strawberry.field(description="The complete proposed state.")
+    model: strawberry.Private[ChangeRequest]
+
+    @strawberry.field(description="Title of the cooperation, or 'Kontaktperson: …'.")
+    async def record_title(self) -> str:
+        return await record_title(self.model)
+
+    @strawberry.field(description="Field-by-field difference to the published state.")
+    async def diff(self) -> list[FieldChange]:
+        return [FieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in await change_diff(self.model)]
+
+    @strawberry.field
+    async def submitter(self) -> Submitter | None:
+        account = await Account.get_or_none(id=self.model.submitted_by_id)
+        if account is None:
+            return None
+        contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+        parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
+        name = " ".join(p for p in parts if p) or None
+        return Submitter(id=strawberry.ID(str(account.id)), username=account.username, name=name)
+
+    @strawberry.field(description="The cooperation as published now (null for a proposed new one).")
+    async def cooperation(self, info: Info) -> Cooperation | None:
+        if self.model.cooperation_id is None:
+            return None
+        return await info.context.loaders.cooperation.load(self.model.cooperation_id)
+
+    @strawberry.field(description="The current version of the record the change is about.")
+    async def current_version(self) -> int | None:
+        if self.model.cooperation_id is not None:
+            row = await CooperationModel.get_or_none(id=self.model.cooperation_id)
+            return row.version if row else None
+        if self.model.contact_id is not None:
+            row = await Contact.get_or_none(id=self.model.contact_id)
+            return row.version if row else None
+        return None
+
+
+async def change_object(change: ChangeRequest) -> Change:
+    payload = {k: v for k, v in (change.payload or {}).items() if k != "before"}
+    if "after" in payload:
+        payload = payload["after"]
+    return Change(
+        id=strawberry.ID(str(change.id)),
+        kind=change.kind,
+        status=change.status,
+        submitted_at=change.submitted_at,
+        base_version=change.base_version,
+        reviewed_at=change.reviewed_at,
+        review_note=change.review_note,
+        conflict_reason=change.conflict_reason,
+        proposal=payload,
+        model=change,
+    )
+
+
+@strawberry.input
+class PartnerInput:
+    organization_id: strawberry.ID
+    role: PartnerRoleEnum = PartnerRole.PARTNER
+
+
+@strawberry.input
+class PerformerInput:
+    kind: PerformerKindEnum
+    organization_id: strawberry.ID | None = None
+    text: str | None = None
+
+
+@strawberry.input
+class SavingsInput:
+    amount: Decimal | None = None
+    currency: str | None = None
+    period: str | None = strawberry.field(default=None, description="YEAR, MONTH or ONCE.")
+    text: str | None = None
+
+
+@strawberry.input(description="The complete new state of a cooperation (every field can change).")
+class CooperationInput:
+    title: str
+    partners: list[PartnerInput]
+    description: str | None = None
+    topic_field_ids: list[strawberry.ID] | None = None
+    legal_form: strawberry.ID | None = strawberry.field(default=None, description="A legal form code, e.g. OERV.")
+    legal_form_text: str | None = None
+    partners_text: str | None = None
+    performed_by: PerformerInput | None = None
+    since_text: str | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    status: CooperationStatusEnum = CooperationStatus.ACTIVE
+    savings: SavingsInput | None = None
+    funding: str | None = None
+    notes: str | None = None
+    source_document: str | None = None
+    source_reference: str | None = None
+    part_of_id: strawberry.ID | None = None
+    data_as_of: dt.date | None = strawberry.field(
+        default=None, description="Stand; defaults to the published one (or today for a new cooperation)."
+    )
+
+    def to_data(self, default_data_as_of: dt.date) -> CooperationData:
+        if len(self.partners) > 500:
+            raise InvalidInput("A cooperation has at most 500 partners.", field="partners")
+        performer = self.performed_by or PerformerInput(kind=PerformerKind.UNKNOWN)
+        savings = self.savings or SavingsInput()
+        return CooperationData(
+            title=self.title,
+            partners=[
+                PartnerEntry(parse_id(p.organization_id, "organisation", field="partners"), p.role)
+                for p in self.partners
+            ],
+            data_as_of=self.data_as_of or default_data_as_of,
+            description=self.description,
+            topic_field_ids=list(parse_ids(self.topic_field_ids, "topic field", "topicFieldIds")),
+            legal_form=str(self.legal_form) if self.legal_form else None,
+            legal_form_text=self.legal_form_text,
+            partners_text=self.partners_text,
+            performer_kind=performer.kind,
+            performer_id=parse_id(performer.organization_id, "organisation", field="performedBy")
+            if performer.organization_id else None,
+            performer_text=performer.text,
+            since_text=self.since_text,
+            start_year=self.start_year,
+            end_year=self.end_year,
+            status=self.status,
+            savings_amount=savings.amount,
+            savings_currency=savings.currency,
+            savings_period=savings.period,
+            savings_text=savings.text,
+            funding=self.funding,
+            notes=self.notes,
+            source_document=self.source_document,
+            source_reference=self.source_reference,
+            parent_id=parse_id(self.part_of_id, "cooperation", field="partOfId") if self.part_of_id else None,
+        )

@@ -1,0 +1,100 @@
+"""Accounts, roles, one-time tokens, sessions and login throttling.
+
+Secrets are never stored: user-chosen passwords as argon2id hashes, every random
+token (initial password, activation, reset, session) as an HMAC-SHA256 keyed with
+SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(str, Enum):
+    ADMIN = "ADMIN"  # creates contacts and accounts, sees mail deliveries
+    APPROVER = "APPROVER"  # reviews changes, optionally scoped to a state or district
+    CONTACT = "CONTACT"  # a contact person's own account
+
+
+class TokenPurpose(str, Enum):
+    ACTIVATION = "ACTIVATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    email = fields.CharField(max_length=254, null=True)
+    first_name = fields.CharField(max_length=100, null=True)
+    last_name = fields.CharField(max_length=100, null=True)
+    contact = fields.OneToOneField(
+        "ikz.Contact", related_name="account", null=True, on_delete=fields.RESTRICT, db_index=True
+    )
+    password_hash = fields.CharField(max_length=255, null=True)
+    password_set_at = fields.DatetimeField(null=True)
+    initial_password_hmac = fields.CharField(max_length=64, null=True)
+    initial_password_expires_at = fields.DatetimeField(null=True)
+    invited_at = fields.DatetimeField(null=True)
+    is_active = fields.BooleanField(default=True)
+    deleted_at = fields.DatetimeField(null=True)
+    last_login_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class AccountRole(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("ikz.Account", related_name="roles", on_delete=fields.CASCADE, db_index=True)
+    role = fields.CharEnumField(Role, max_length=20)
+    scope = fields.ForeignKeyField(
+        "ikz.Organization", related_name="approver_roles", null=True, on_delete=fields.RESTRICT, db_index=True
+    )
+
+    class Meta:
+        table = "account_role"
+        unique_together = (("account", "role", "scope"),)
+
+
+class OneTimeToken(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("ikz.Account", related_name="tokens", on_delete=fields.CASCADE, db_index=True)
+    purpose = fields.CharEnumField(TokenPurpose, max_length=20)
+    token_hmac = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "one_time_token"
+
+
+class Session(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("ikz.Account", related_name="sessions", on_delete=fields.CASCADE, db_index=True)
+    token_hmac = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    via_initial_password = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "session"
+
+
+class LoginThrottle(Model):
+    """Failed logins per key ("user:<hmac of the typed name>" or "addr:<client address>")."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=100, unique=True)
+    failures = fields.IntField(default=0)
+    last_failure_at = fields.DatetimeField()
+    blocked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_throttle"

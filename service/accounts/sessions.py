@@ -1,0 +1,89 @@
+"""Opaque, revocable sessions with idle and absolute expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from service.accounts.models import Account, AccountRole, Role, Session
+from service.accounts.principal import Principal, RequiredAction
+from service.accounts.secrets import keyed_hash, new_token
+from service.catalogue.models import Contact, ContactState
+from service.config import get_settings
+from service.time import now
+
+SESSION_PURPOSE = "session"
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+async def open_session(account: Account, *, via_initial_password: bool = False) -> tuple[str, Session]:
+    settings = get_settings()
+    token = new_token()
+    moment = now()
+    session = await Session.create(
+        account_id=account.id,
+        token_hmac=keyed_hash(token, SESSION_PURPOSE),
+        created_at=moment,
+        last_seen_at=moment,
+        expires_at=moment + dt.timedelta(hours=settings.session_absolute_hours),
+        via_initial_password=via_initial_password,
+    )
+    return token, session
+
+
+def idle_deadline(session: Session) -> dt.datetime:
+    return session.last_seen_at + dt.timedelta(minutes=get_settings().session_idle_minutes)
+
+
+async def resolve(token: str | None) -> Principal | None:
+    """The principal of a live session, or None (unknown, expired, revoked, disabled account)."""
+    if not token or len(token) > 200:
+        return None
+    session = await Session.get_or_none(token_hmac=keyed_hash(token, SESSION_PURPOSE)).select_related("account")
+    if session is None or session.revoked_at is not None:
+        return None
+    moment = now()
+    if moment >= session.expires_at or moment >= idle_deadline(session):
+        return None
+    account = session.account
+    if not account.is_active or account.deleted_at is not None:
+        return None
+    if moment - session.last_seen_at >= TOUCH_INTERVAL:
+        await Session.filter(id=session.id).update(last_seen_at=moment)
+    return await principal_for(account, session_id=session.id)
+
+
+async def principal_for(account: Account, *, session_id: int | None = None) -> Principal:
+    roles = await AccountRole.filter(account_id=account.id).values("role", "scope_id")
+    role_set = frozenset(Role(r["role"]) for r in roles)
+    scopes = tuple(r["scope_id"] for r in roles if r["role"] == Role.APPROVER.value)
+    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        session_id=session_id,
+        roles=role_set,
+        approver_scopes=scopes,
+        contact_id=account.contact_id,
+        organization_id=contact.organization_id if contact else None,
+        required_actions=required_actions(account, contact),
+    )
+
+
+def required_actions(account: Account, contact: Contact | None) -> tuple[RequiredAction, ...]:
+    actions = []
+    if account.password_hash is None:
+        actions.append(RequiredAction.SET_PASSWORD)
+    if contact is not None and contact.state in (ContactState.CREATED, ContactState.INVITED):
+        actions.append(RequiredAction.CONFIRM_DATA)
+    return tuple(actions)
+
+
+async def revoke(session_id: int) -> None:
+    await Session.filter(id=session_id, revoked_at__isnull=True).update(revoked_at=now())
+
+
+async def revoke_all(account_id: int, *, except_session_id: int | None = None) -> int:
+    query = Session.filter(account_id=account_id, revoked_at__isnull=True)
+    if except_session_id is not None:
+        query = query.exclude(id=except_session_id)
+    return await query.update(revoked_at=now())

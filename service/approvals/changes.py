@@ -1,0 +1,229 @@
+"""Submitting changes: proposals by contact persons, direct edits by the ministry.
+
+A proposal is stored as the complete proposed state plus the version it was based on;
+the approver sees the field-by-field difference to what is published, and the public
+keeps seeing the published state until the change is approved.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from service import audit
+from service.accounts.contact_data import display_name
+from service.accounts.models import Account, Role
+from service.accounts.principal import Principal, require
+from service.approvals import scopes
+from service.approvals.diff import FieldChange, contact_diff, cooperation_diff
+from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
+from service.audit import AuditAction
+from service.catalogue import editing
+from service.catalogue.editing import CooperationData
+from service.catalogue.models import Contact, Cooperation, CooperationPartner, Organization
+from service.config import get_settings
+from service.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from service.mail.outbox import enqueue
+from service.time import german_datetime, now
+
+KIND_LABELS = {
+    ChangeKind.COOPERATION_CREATE: "Neue Kooperation",
+    ChangeKind.COOPERATION_UPDATE: "Änderung einer Kooperation",
+    ChangeKind.CONTACT_UPDATE: "Änderung von Kontaktdaten",
+    ChangeKind.CONTACT_CONFIRMATION: "Erstbestätigung von Kontaktdaten",
+}
+
+
+def check_base_version(current: int, base_version: int | None) -> None:
+    if base_version is None:
+        raise InvalidInput("'baseVersion' is required: the version your change is based on.", field="baseVersion")
+    if base_version != current:
+        raise Conflict(
+            f"The record has changed since you loaded it (your version {base_version}, current version {current}). "
+            "Reload it and make your change again.",
+            field="baseVersion",
+            details={"currentVersion": current},
+        )
+
+
+async def organizations_of_change(change: ChangeRequest) -> set[int]:
+    """The organisations a change touches (for approver scopes)."""
+    if change.contact_id is not None:
+        contact = await Contact.get_or_none(id=change.contact_id)
+        return {contact.organization_id} if contact and contact.organization_id else set()
+    ids = {p["organization_id"] for p in change.payload.get("partners", [])}
+    if change.cooperation_id is not None:
+        ids.update(await CooperationPartner.filter(cooperation_id=change.cooperation_id)
+                   .values_list("organization_id", flat=True))
+    return ids
+
+
+async def _submitter_name(account_id: int) -> tuple[str, str | None]:
+    account = await Account.get(id=account_id)
+    if account.contact_id:
+        contact = await Contact.get_or_none(id=account.contact_id)
+        if contact:
+            org = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
+            return display_name(contact), org.name if org else None
+    return " ".join(p for p in (account.first_name, account.last_name) if p) or account.username, None
+
+
+async def record_title(change: ChangeRequest) -> str:
+    if change.kind in (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION):
+        contact = await Contact.get_or_none(id=change.contact_id)
+        return f"Kontaktperson: {display_name(contact)}" if contact else "Kontaktperson"
+    if change.kind is ChangeKind.COOPERATION_CREATE:
+        return change.payload.get("title", "")
+    cooperation = await Cooperation.get_or_none(id=change.cooperation_id)
+    return cooperation.title if cooperation else change.payload.get("title", "")
+
+
+async def change_diff(change: ChangeRequest) -> list[FieldChange]:
+    if change.kind in (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION):
+        return contact_diff(change.payload.get("before", {}), change.payload.get("after", {}))
+    new = CooperationData.from_json(change.payload)
+    if change.status is ChangeStatus.PENDING and change.cooperation_id:
+        old = await editing.snapshot(change.cooperation_id)
+    else:
+        old = CooperationData.from_json(change.payload["before"]) if change.payload.get("before") else None
+        if change.kind is ChangeKind.COOPERATION_UPDATE and old is None and change.cooperation_id:
+            old = await editing.snapshot(change.cooperation_id)
+    return await cooperation_diff(old, new)
+
+
+async def _notify_approvers(change: ChangeRequest) -> int:
+    settings = get_settings()
+    submitter, submitter_org = await _submitter_name(change.submitted_by_id)
+    changes = await change_diff(change)
+    title = await record_title(change)
+    approvers = await scopes.approvers_covering(await organizations_of_change(change))
+    for approver in approvers:
+        if approver.id == change.submitted_by_id or not approver.email:
+            continue
+        await enqueue(
+            "approver_notification",
+            approver.email,
+            {
+                "approver_name": " ".join(p for p in (approver.first_name, approver.last_name) if p) or approver.username,
+                "submitter_name": submitter,
+                "submitter_organization": submitter_org,
+                "change_kind": KIND_LABELS[change.kind],
+                "record_title": title,
+                "submitted_at": german_datetime(change.submitted_at),
+                "review_url": settings.link("review", change=str(change.id)),
+                "changes": changes,
+            },
+            account_id=approver.id,
+        )
+    return len(approvers)
+
+
+async def submit(principal: Principal, kind: ChangeKind, payload: dict, *, cooperation_id: int | None = None,
+                 contact_id: int | None = None, base_version: int | None = None) -> ChangeRequest:
+    """Store a pending change and mail the approvers in scope. Call inside a transaction."""
+    change = await ChangeRequest.create(
+        kind=kind, status=ChangeStatus.PENDING, cooperation_id=cooperation_id, contact_id=contact_id,
+        base_version=base_version, payload=payload, submitted_by_id=principal.account_id, submitted_at=now(),
+    )
+    details = {"changeId": change.id, "kind": kind.value, "baseVersion": base_version}
+    if contact_id is None:
+        details["fields"] = [c.field for c in await change_diff(change)]
+    else:
+        details["fields"] = [c.field for c in contact_diff(payload.get("before", {}), payload.get("after", {}))]
+    await audit.record(
+        AuditAction.CHANGE_PROPOSED, actor_id=principal.account_id, actor_role=principal.primary_role,
+        subject_type="contact" if contact_id else "cooperation", subject_id=contact_id or cooperation_id,
+        details=details,
+    )
+    await _notify_approvers(change)
+    return change
+
+
+# --- cooperations ---------------------------------------------------------------------
+
+
+async def _own_municipality(principal: Principal) -> int:
+    require(principal, Role.CONTACT)
+    if principal.organization_id is None:
+        raise NotAllowed("Your account is not linked to a municipality.")
+    return principal.organization_id
+
+
+async def propose_cooperation_change(principal: Principal, cooperation_id: int, data: CooperationData,
+                                     base_version: int | None) -> ChangeRequest:
+    own = await _own_municipality(principal)
+    cooperation = await Cooperation.get_or_none(id=cooperation_id)
+    if cooperation is None:
+        raise NotFound(f"No cooperation with id {cooperation_id}.")
+    if not await CooperationPartner.exists(cooperation_id=cooperation_id, organization_id=own):
+        raise NotAllowed("You may only propose changes to cooperations your municipality takes part in.")
+    check_base_version(cooperation.version, base_version)
+    data = await editing.validate(data, cooperation_id=cooperation_id)
+    current = await editing.snapshot(cooperation_id)
+    if current.to_json() == data.to_json():
+        raise InvalidInput("The proposal does not change anything.")
+    async with in_transaction():
+        payload = data.to_json()
+        return await submit(principal, ChangeKind.COOPERATION_UPDATE, payload, cooperation_id=cooperation_id,
+                            base_version=base_version)
+
+
+async def propose_cooperation(principal: Principal, data: CooperationData) -> ChangeRequest:
+    own = await _own_municipality(principal)
+    data = await editing.validate(data)
+    if own not in {p.organization_id for p in data.partners}:
+        raise NotAllowed("Your municipality must be one of the partners of a cooperation you propose.")
+    async with in_transaction():
+        return await submit(principal, ChangeKind.COOPERATION_CREATE, data.to_json())
+
+
+async def mark_conflicting(*, cooperation_id: int | None = None, contact_id: int | None = None,
+                           approved_change_id: int | None, new_version: int) -> int:
+    """Pending changes based on an older version can no longer be approved as they are."""
+    query = ChangeRequest.filter(status=ChangeStatus.PENDING)
+    query = query.filter(cooperation_id=cooperation_id) if cooperation_id else query.filter(contact_id=contact_id)
+    if approved_change_id is not None:
+        query = query.exclude(id=approved_change_id)
+    source = f"change #{approved_change_id}" if approved_change_id else "a direct edit"
+    return await query.update(
+        status=ChangeStatus.CONFLICTING,
+        conflict_reason=(f"Another change ({source}) was approved first; the record is now at version "
+                         f"{new_version}. Submit this change again based on version {new_version}."),
+    )
+
+
+async def edit_cooperation_directly(principal: Principal, cooperation_id: int | None, data: CooperationData,
+                                    base_version: int | None) -> Cooperation:
+    """ADMIN and APPROVER edit without review; recorded like an approved change."""
+    require(principal, Role.ADMIN, Role.APPROVER)
+    data = await editing.validate(data, cooperation_id=cooperation_id)
+    orgs = {p.organization_id for p in data.partners}
+    if cooperation_id is not None:
+        cooperation = await Cooperation.get_or_none(id=cooperation_id)
+        if cooperation is None:
+            raise NotFound(f"No cooperation with id {cooperation_id}.")
+        check_base_version(cooperation.version, base_version)
+        orgs |= set(await CooperationPartner.filter(cooperation_id=cooperation_id).values_list("organization_id", flat=True))
+    if not principal.has(Role.ADMIN) and not await scopes.covers(principal, orgs):
+        raise NotAllowed("This cooperation is outside your approval scope.")
+    moment = now()
+    async with in_transaction():
+        if cooperation_id is None:
+            created = await editing.create_cooperation(data, approved_at=moment)
+            cooperation_id, version, before = created.id, 1, None
+        else:
+            before = (await editing.snapshot(cooperation_id)).to_json()
+            version = await editing.replace_cooperation(cooperation_id, data, approved_at=moment)
+        payload = {**data.to_json(), "before": before}
+        change = await ChangeRequest.create(
+            kind=ChangeKind.COOPERATION_UPDATE if before else ChangeKind.COOPERATION_CREATE,
+            status=ChangeStatus.APPROVED, cooperation_id=cooperation_id, base_version=base_version,
+            payload=payload, submitted_by_id=principal.account_id, submitted_at=moment,
+            reviewed_by_id=principal.account_id, reviewed_at=moment, review_note="direct edit",
+        )
+        await mark_conflicting(cooperation_id=cooperation_id, approved_change_id=change.id, new_version=version)
+        await audit.record(
+            AuditAction.DIRECT_EDIT, actor_id=principal.account_id, actor_role=principal.primary_role,
+            subject_type="cooperation", subject_id=cooperation_id,
+            details={"changeId": change.id, "version": version, "before": before, "after": data.to_json()},
+        )
+    return await Cooperation.get(id=cooperation_id)

@@ -1,0 +1,196 @@
+"""Reviewing changes: approve (publish) or reject (with a reason), within the approver's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from service import audit
+from service.accounts.contact_data import ContactData, display_name
+from service.accounts.models import Account, Role
+from service.accounts.principal import Principal, require
+from service.approvals import scopes
+from service.approvals.changes import (
+    KIND_LABELS,
+    change_diff,
+    mark_conflicting,
+    organizations_of_change,
+    record_title,
+)
+from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
+from service.audit import AuditAction
+from service.catalogue import editing
+from service.catalogue.editing import CooperationData
+from service.catalogue.models import Contact, ContactState, Cooperation
+from service.config import get_settings
+from service.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from service.mail.outbox import enqueue
+from service.time import german_datetime, now
+
+MAX_NOTE = 2000
+CONTACT_KINDS = (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION)
+
+
+async def _reviewable(principal: Principal, change_id: int) -> ChangeRequest:
+    require(principal, Role.APPROVER)
+    change = await ChangeRequest.get_or_none(id=change_id)
+    if change is None:
+        raise NotFound(f"No change with id {change_id}.")
+    if not await scopes.covers(principal, await organizations_of_change(change)):
+        raise NotAllowed("This change is outside your approval scope.")
+    ensure_not_self(principal, change)
+    if change.status is not ChangeStatus.PENDING:
+        reason = f" ({change.conflict_reason})" if change.conflict_reason else ""
+        raise Conflict(f"This change is {change.status.value.lower()}, not pending{reason}.")
+    return change
+
+
+async def _notify_submitter(change: ChangeRequest, template: str, extra: dict) -> None:
+    account = await Account.get_or_none(id=change.submitted_by_id)
+    if account is None or not account.email or not account.is_active:
+        return
+    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+    name = display_name(contact) if contact else account.username
+    await enqueue(template, account.email, {
+        "recipient_name": name,
+        "change_kind": KIND_LABELS[change.kind],
+        "record_title": await record_title(change),
+        **extra,
+    }, account_id=account.id)
+
+
+async def approve(principal: Principal, change_id: int, comment: str | None) -> ChangeRequest:
+    if comment and len(comment) > MAX_NOTE:
+        raise InvalidInput(f"'comment' is longer than {MAX_NOTE} characters.", field="comment")
+    settings = get_settings()
+    async with in_transaction():
+        change = await _reviewable(principal, change_id)
+        moment = now()
+        diff_fields = [c.field for c in await change_diff(change)]
+        if change.kind in CONTACT_KINDS:
+            contact = await Contact.get_or_none(id=change.contact_id)
+            if contact is None or contact.state is ContactState.DELETED:
+                raise Conflict("The contact person has deleted their data meanwhile.")
+            if contact.version != change.base_version:
+                raise Conflict("The contact data changed since this proposal; it cannot be approved as it is.")
+            after = ContactData(**change.payload["after"])
+            version = contact.version + 1
+            await Contact.filter(id=contact.id).update(
+                **after.to_json(), version=version, last_approved_change_at=moment, state=ContactState.PUBLIC
+            )
+            await mark_conflicting(contact_id=contact.id, approved_change_id=change.id, new_version=version)
+            details = {"changeId": change.id, "version": version, "fields": diff_fields}
+            subject = ("contact", contact.id)
+            record_url = None
+        else:
+            data = await editing.validate(CooperationData.from_json(change.payload), cooperation_id=change.cooperation_id)
+            if change.kind is ChangeKind.COOPERATION_CREATE:
+                created = await editing.create_cooperation(data, approved_at=moment)
+                change.cooperation_id, version, before = created.id, 1, None
+            else:
+                current = await Cooperation.get(id=change.cooperation_id)
+                if current.version != change.base_version:
+                    raise Conflict("The cooperation changed since this proposal; it cannot be approved as it is.")
+                before = (await editing.snapshot(change.cooperation_id)).to_json()
+                version = await editing.replace_cooperation(change.cooperation_id, data, approved_at=moment)
+            change.payload = {**change.payload, "before": before}
+            await mark_conflicting(cooperation_id=change.cooperation_id, approved_change_id=change.id,
+                                   new_version=version)
+            details = {"changeId": change.id, "version": version, "before": before, "after": data.to_json()}
+            subject = ("cooperation", change.cooperation_id)
+            record_url = settings.link("cooperations/" + str(change.cooperation_id))
+        change.status = ChangeStatus.APPROVED
+        change.reviewed_by_id = principal.account_id
+        change.reviewed_at = moment
+        change.review_note = comment or None
+        await change.save()
+        await audit.record(AuditAction.CHANGE_APPROVED, actor_id=principal.account_id, actor_role=Role.APPROVER.value,
+                           subject_type=subject[0], subject_id=subject[1], details=details)
+        await _notify_submitter(change, "change_approved", {
+            "approved_at": german_datetime(moment), "comment": comment or None, "record_url": record_url,
+        })
+    return change
+
+
+async def reject(principal: Principal, change_id: int, reason: str) -> ChangeRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the change is rejected; the submitter reads the reason.", field="reason")
+    if len(reason) > MAX_NOTE:
+        raise InvalidInput(f"'reason' is longer than {MAX_NOTE} characters.", field="reason")
+    async with in_transaction():
+        change = await _reviewable(principal, change_id)
+        moment = now()
+        change.status = ChangeStatus.REJECTED
+        change.reviewed_by_id = principal.account_id
+        change.reviewed_at = moment
+        change.review_note = reason
+        await change.save()
+        if change.kind is ChangeKind.CONTACT_CONFIRMATION:
+            # The person confirms again; until then they stay hidden.
+            await Contact.filter(id=change.contact_id, state=ContactState.AWAITING_APPROVAL).update(
+                state=ContactState.INVITED)
+        await audit.record(AuditAction.CHANGE_REJECTED, actor_id=principal.account_id, actor_role=Role.APPROVER.value,
+                           subject_type="contact" if change.contact_id else "cooperation",
+                           subject_id=change.contact_id or change.cooperation_id,
+                           details={"changeId": change.id})
+        await _notify_submitter(change, "change_rejected", {"reason": reason, "rejected_at": german_datetime(moment)})
+    return change
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    statuses: tuple[ChangeStatus, ...] = (ChangeStatus.PENDING,)
+    kinds: tuple[ChangeKind, ...] = ()
+    cooperation_id: int | None = None
+
+
+async def visible_changes(principal: Principal, flt: ChangeFilter, *, limit: int, after_id: int | None) -> list[ChangeRequest]:
+    """Approvers see the changes in their scope, admins all, contact persons their own."""
+    require(principal)
+    query = ChangeRequest.all()
+    if flt.statuses:
+        query = query.filter(status__in=list(flt.statuses))
+    if flt.kinds:
+        query = query.filter(kind__in=list(flt.kinds))
+    if flt.cooperation_id:
+        query = query.filter(cooperation_id=flt.cooperation_id)
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    if not (principal.has(Role.ADMIN) or principal.has(Role.APPROVER)):
+        query = query.filter(submitted_by_id=principal.account_id)
+        return await query.order_by("id").limit(limit)
+    if principal.has(Role.ADMIN) or None in principal.approver_scopes:
+        return await query.order_by("id").limit(limit)
+    result: list[ChangeRequest] = []
+    # Scope filtering needs each change's organisations; walk in id order until the page is full.
+    cursor = after_id
+    while len(result) < limit:
+        batch = await query.filter(id__gt=cursor or 0).order_by("id").limit(200)
+        if not batch:
+            break
+        for change in batch:
+            if change.submitted_by_id == principal.account_id or await scopes.covers(
+                    principal, await organizations_of_change(change)):
+                result.append(change)
+                if len(result) == limit:
+                    break
+        cursor = batch[-1].id
+    return result
+
+
+async def get_visible(principal: Principal, change_id: int) -> ChangeRequest:
+    require(principal)
+    change = await ChangeRequest.get_or_none(id=change_id)
+    if change is not None:
+        if change.submitted_by_id == principal.account_id or principal.has(Role.ADMIN):
+            return change
+        if await scopes.covers(principal, await organizations_of_change(change)):
+            return change
+    raise NotFound(f"No change with id {change_id}.")
+
+
+def ensure_not_self(principal: Principal, change: ChangeRequest) -> None:
+    if change.submitted_by_id == principal.account_id:
+        raise NotAllowed("You cannot review your own change.")

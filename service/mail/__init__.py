@@ -1,0 +1,1 @@
+"""Mail: one way to send — enqueue in the outbox inside the caller's transaction; one worker delivers."""

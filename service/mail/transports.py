@@ -1,0 +1,114 @@
+"""Where mail goes: an SMTP server (SMTP_HOST set) or `.eml` files under var/mail/."""
+
+from __future__ import annotations
+
+import logging
+import re
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from service.config import Settings
+
+logger = logging.getLogger("ikz.mail")
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    async def open(self) -> None: ...
+    async def send(self, outbox_id: int, message: EmailMessage) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _describe(exc: Exception) -> tuple[str, bool]:
+    """A short error text without addresses, and whether retrying cannot help."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [e.code for e in exc.recipients]
+        return f"recipient refused ({', '.join(map(str, codes))})", all(500 <= c < 600 for c in codes)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = re.sub(r"\S+@\S+", "<address>", exc.message)[:200]
+        return f"SMTP {exc.code}: {text}", 500 <= exc.code < 600 and not isinstance(exc, aiosmtplib.SMTPAuthenticationError)
+    return f"{type(exc).__name__}: {str(exc)[:200]}", False
+
+
+class SmtpTransport:
+    """One connection per batch: connect, optionally authenticate, send each mail, quit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: aiosmtplib.SMTP | None = None
+
+    async def open(self) -> None:
+        s = self.settings
+        implicit_tls = s.smtp_port == 465
+        self.client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout,
+            use_tls=implicit_tls,
+            # True: require STARTTLS; False: never upgrade (aiosmtplib would otherwise upgrade by itself).
+            start_tls=False if implicit_tls else s.smtp_starttls,
+        )
+        try:
+            await self.client.connect()
+            if s.smtp_username:
+                await self.client.login(s.smtp_username, s.smtp_password)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self.client = None
+            message, _ = _describe(exc)
+            raise DeliveryError(f"cannot connect to the SMTP server: {message}") from None
+
+    async def send(self, outbox_id: int, message: EmailMessage) -> None:
+        if self.client is None:
+            raise DeliveryError("not connected")
+        try:
+            await self.client.send_message(message)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            text, permanent = _describe(exc)
+            if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, OSError)):
+                self.client = None
+            raise DeliveryError(text, permanent=permanent) from None
+
+    async def close(self) -> None:
+        if self.client is not None:
+            try:
+                await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                pass
+            self.client = None
+
+
+class FileTransport:
+    """Development: every mail becomes `var/mail/<id>-<template>.eml`; links are logged."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory: Path = settings.mail_dir
+
+    async def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    async def send(self, outbox_id: int, message: EmailMessage) -> None:
+        name = f"{outbox_id:06d}-{message['X-IKZ-Template'] or 'mail'}.eml"
+        target = self.directory / name
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(bytes(message))
+        temporary.replace(target)
+        base = re.escape(self.settings.public_base_url.rstrip("/"))
+        body = message.get_body(("plain",))
+        links = re.findall(base + r"/\S+", body.get_content() if body else "")
+        logger.info("mail %s written to %s%s", outbox_id, target, f"; link: {links[0]}" if links else "")
+
+    async def close(self) -> None:
+        return None
+
+
+def transport_for(settings: Settings) -> Transport:
+    return SmtpTransport(settings) if settings.smtp_host else FileTransport(settings)
