@@ -225,10 +225,17 @@ def mail_settings(settings, smtp):
                                    smtp_timeout=5, mail_retry_base_seconds=1)
 
 
-@pytest.fixture
-def deliver(mail_settings):
-    """Run the delivery worker's passes until nothing is due (as the background worker would)."""
+@pytest_asyncio.fixture
+async def deliver(mail_settings):
+    """Run the delivery worker's passes until nothing is due (as the background worker would).
+
+    Mails that earlier tests left queued are parked first, so a test counts only its own.
+    """
+    from service.mail.models import MailStatus, OutboxMail
     from service.mail.worker import deliver_due
+
+    await OutboxMail.filter(status__in=[MailStatus.PENDING, MailStatus.SENDING]).update(
+        status=MailStatus.FAILED, last_error="parked by test isolation")
 
     async def run():
         total = 0
@@ -297,3 +304,37 @@ def login(gql):
         return {"authorization": f"Bearer {result.data['login']['token']}"}
 
     return run
+
+
+@pytest_asyncio.fixture
+async def confirmed_contact(database, login):
+    """A contact person who went through onboarding (via the service) and is public."""
+    from tortoise.transactions import in_transaction
+
+    from service.accounts import sessions
+    from service.accounts.contact_data import ContactData
+    from service.accounts.models import Account
+    from service.accounts.onboarding import NewContact, create_contact, invite, set_first_password
+    from service.accounts.self_service import confirm_my_data
+    from service.sql import fetch as sql_fetch
+
+    async def make(municipality: str, cooperation_keys: list[str], *, first_name: str = "Petra"):
+        org = (await sql_fetch("SELECT id FROM organization WHERE name = ?", [municipality]))[0]["id"]
+        coops = [(await sql_fetch("SELECT id FROM cooperation WHERE key = ?", [k]))[0]["id"] for k in cooperation_keys]
+        last = unique("Beispiel")
+        data = ContactData(first_name=first_name, last_name=last, email=f"{last.lower()}@example.org",
+                           salutation="Frau", function="Sachbearbeitung", phone="+49 000 111-1")
+        async with in_transaction():
+            contact = await create_contact(NewContact(org, data, tuple(coops)), actor=None)
+            account = await invite(contact, actor=None)
+        password = f"Pw-{uuid.uuid4().hex}"
+        async with in_transaction():
+            await set_first_password(account, password)
+        who = await sessions.principal_for(await Account.get(id=account.id))
+        await confirm_my_data(who, data, True)
+        headers = await login(account.username, password)
+        return {"contact_id": str(contact.id), "username": account.username, "password": password,
+                "email": data.email, "last_name": last, "headers": headers, "organization_id": str(org),
+                "cooperation_ids": [str(c) for c in coops]}
+
+    return make

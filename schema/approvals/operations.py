@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import strawberry
 from strawberry.types import Info
 
@@ -11,7 +9,8 @@ from service.accounts.models import Role
 from service.approvals import changes, review
 from service.approvals.models import ChangeStatus
 from service.catalogue import cooperations as coop_service
-from service.catalogue.models import Cooperation as CooperationModel
+from service.catalogue import editing
+from service.catalogue.editing import CooperationData
 from service.errors import InvalidInput
 from service.time import now
 from schema.approvals.types import Change, ChangeKindEnum, ChangeStatusEnum, CooperationInput, change_object
@@ -21,9 +20,8 @@ from schema.catalogue.types import Cooperation
 from schema.common import parse_id
 
 
-async def _published_data_as_of(cooperation_id: int) -> dt.date:
-    row = await CooperationModel.get_or_none(id=cooperation_id)
-    return row.data_as_of if row else now().date()
+async def _published(cooperation_id: int) -> CooperationData:
+    return await editing.snapshot(cooperation_id)
 
 
 async def _cooperation(info: Info, cooperation_id: int) -> Cooperation:
@@ -72,13 +70,13 @@ class ApprovalMutation:
                                          base_version: int) -> Change:
         who = principal(info, Role.CONTACT)
         cid = parse_id(cooperation_id, "cooperation", field="cooperationId")
-        data = input.to_data(await _published_data_as_of(cid))
+        data = input.to_data(await _published(cid), now().date())
         return await change_object(await changes.propose_cooperation_change(who, cid, data, base_version))
 
     @strawberry.mutation(description="Propose a new cooperation; your municipality must be a partner.")
     async def propose_cooperation(self, info: Info, input: CooperationInput) -> Change:
         who = principal(info, Role.CONTACT)
-        return await change_object(await changes.propose_cooperation(who, input.to_data(now().date())))
+        return await change_object(await changes.propose_cooperation(who, input.to_data(None, now().date())))
 
     @strawberry.mutation(description="APPROVER: publish a pending change (within your scope).")
     async def approve_change(self, info: Info, id: strawberry.ID, comment: str | None = None) -> Change:
@@ -95,14 +93,14 @@ class ApprovalMutation:
                                  base_version: int) -> Cooperation:
         who = principal(info, Role.ADMIN, Role.APPROVER)
         cid = parse_id(id, "cooperation")
-        data = input.to_data(await _published_data_as_of(cid))
+        data = input.to_data(await _published(cid), now().date())
         await changes.edit_cooperation_directly(who, cid, data, base_version)
         return await _cooperation(info, cid)
 
     @strawberry.mutation(description="ADMIN or APPROVER: create a cooperation directly (recorded as approved).")
     async def create_cooperation(self, info: Info, input: CooperationInput) -> Cooperation:
         who = principal(info, Role.ADMIN, Role.APPROVER)
-        created = await changes.edit_cooperation_directly(who, None, input.to_data(now().date()), None)
+        created = await changes.edit_cooperation_directly(who, None, input.to_data(None, now().date()), None)
         return await _cooperation(info, created.id)
 
 

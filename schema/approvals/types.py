@@ -129,62 +129,74 @@ class SavingsInput:
     text: str | None = None
 
 
-@strawberry.input(description="The complete new state of a cooperation (every field can change).")
+UNSET = strawberry.UNSET
+
+
+@strawberry.input(description=(
+    "A cooperation's fields. For a change, leave out what stays as published (an explicit null clears a field); "
+    "a new cooperation needs at least a title and partners."
+))
 class CooperationInput:
-    title: str
-    partners: list[PartnerInput]
-    description: str | None = None
-    topic_field_ids: list[strawberry.ID] | None = None
-    legal_form: strawberry.ID | None = strawberry.field(default=None, description="A legal form code, e.g. OERV.")
-    legal_form_text: str | None = None
-    partners_text: str | None = None
-    performed_by: PerformerInput | None = None
-    since_text: str | None = None
-    start_year: int | None = None
-    end_year: int | None = None
-    status: CooperationStatusEnum = CooperationStatus.ACTIVE
-    savings: SavingsInput | None = None
-    funding: str | None = None
-    notes: str | None = None
-    source_document: str | None = None
-    source_reference: str | None = None
-    part_of_id: strawberry.ID | None = None
+    title: str | None = UNSET
+    partners: list[PartnerInput] | None = UNSET
+    description: str | None = UNSET
+    topic_field_ids: list[strawberry.ID] | None = UNSET
+    legal_form: strawberry.ID | None = strawberry.field(default=UNSET, description="A legal form code, e.g. OERV.")
+    legal_form_text: str | None = UNSET
+    partners_text: str | None = UNSET
+    performed_by: PerformerInput | None = UNSET
+    since_text: str | None = UNSET
+    start_year: int | None = UNSET
+    end_year: int | None = UNSET
+    status: CooperationStatusEnum | None = UNSET
+    savings: SavingsInput | None = UNSET
+    funding: str | None = UNSET
+    notes: str | None = UNSET
+    source_document: str | None = UNSET
+    source_reference: str | None = UNSET
+    part_of_id: strawberry.ID | None = UNSET
     data_as_of: dt.date | None = strawberry.field(
-        default=None, description="Stand; defaults to the published one (or today for a new cooperation)."
+        default=UNSET, description="Stand; defaults to the published one (or today for a new cooperation)."
     )
 
-    def to_data(self, default_data_as_of: dt.date) -> CooperationData:
-        if len(self.partners) > 500:
-            raise InvalidInput("A cooperation has at most 500 partners.", field="partners")
-        performer = self.performed_by or PerformerInput(kind=PerformerKind.UNKNOWN)
-        savings = self.savings or SavingsInput()
-        return CooperationData(
-            title=self.title,
-            partners=[
-                PartnerEntry(parse_id(p.organization_id, "organisation", field="partners"), p.role)
-                for p in self.partners
-            ],
-            data_as_of=self.data_as_of or default_data_as_of,
-            description=self.description,
-            topic_field_ids=list(parse_ids(self.topic_field_ids, "topic field", "topicFieldIds")),
-            legal_form=str(self.legal_form) if self.legal_form else None,
-            legal_form_text=self.legal_form_text,
-            partners_text=self.partners_text,
-            performer_kind=performer.kind,
-            performer_id=parse_id(performer.organization_id, "organisation", field="performedBy")
-            if performer.organization_id else None,
-            performer_text=performer.text,
-            since_text=self.since_text,
-            start_year=self.start_year,
-            end_year=self.end_year,
-            status=self.status,
-            savings_amount=savings.amount,
-            savings_currency=savings.currency,
-            savings_period=savings.period,
-            savings_text=savings.text,
-            funding=self.funding,
-            notes=self.notes,
-            source_document=self.source_document,
-            source_reference=self.source_reference,
-            parent_id=parse_id(self.part_of_id, "cooperation", field="partOfId") if self.part_of_id else None,
-        )
+    def to_data(self, base: CooperationData | None, today: dt.date) -> CooperationData:
+        """Merge onto the published state (or empty defaults for a new cooperation)."""
+        data = base or CooperationData(title="", partners=[], data_as_of=today)
+
+        def given(value) -> bool:
+            return value is not UNSET
+
+        if given(self.title):
+            data.title = self.title or ""
+        if given(self.partners):
+            partners = self.partners or []
+            if len(partners) > 500:
+                raise InvalidInput("A cooperation has at most 500 partners.", field="partners")
+            data.partners = [PartnerEntry(parse_id(p.organization_id, "organisation", field="partners"), p.role)
+                             for p in partners]
+        for attr in ("description", "legal_form_text", "partners_text", "since_text", "start_year", "end_year",
+                     "funding", "notes", "source_document", "source_reference"):
+            value = getattr(self, attr)
+            if given(value):
+                setattr(data, attr, value)
+        if given(self.topic_field_ids):
+            data.topic_field_ids = list(parse_ids(self.topic_field_ids, "topic field", "topicFieldIds"))
+        if given(self.legal_form):
+            data.legal_form = str(self.legal_form) if self.legal_form else None
+        if given(self.performed_by):
+            performer = self.performed_by or PerformerInput(kind=PerformerKind.UNKNOWN)
+            data.performer_kind = performer.kind
+            data.performer_id = (parse_id(performer.organization_id, "organisation", field="performedBy")
+                                 if performer.organization_id else None)
+            data.performer_text = performer.text
+        if given(self.status):
+            data.status = self.status or CooperationStatus.ACTIVE
+        if given(self.savings):
+            savings = self.savings or SavingsInput()
+            data.savings_amount, data.savings_currency = savings.amount, savings.currency
+            data.savings_period, data.savings_text = savings.period, savings.text
+        if given(self.part_of_id):
+            data.parent_id = parse_id(self.part_of_id, "cooperation", field="partOfId") if self.part_of_id else None
+        if given(self.data_as_of) and self.data_as_of is not None:
+            data.data_as_of = self.data_as_of
+        return data
