@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -20,6 +21,7 @@ from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
+from schema.execution import PlainFieldExecutionContext
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
@@ -39,22 +41,34 @@ class IkzSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    settings = settings or Settings()
+def security_extensions(settings: Settings) -> list:
+    """Depth, alias and token limits, parser/validation caches; error masking in production."""
+    # The limiters' rule classes are made once: the validation cache is keyed by the rule classes,
+    # and a fresh class per request would make every request miss it (measured: 2 ms per request).
+    rules = (
+        QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
+        + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+    )
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))
+    return extensions
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions = security_extensions(settings)
     return IkzSchema(
         query=Query,
         mutation=Mutation,
         types=[Municipality, ExternalOrganization],
         extensions=extensions,
+        execution_context_class=PlainFieldExecutionContext,
         config=StrawberryConfig(auto_camel_case=True),
     )
 

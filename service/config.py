@@ -96,7 +96,8 @@ class Settings:
 
 
 def _default_sqlite_url(var_dir: Path) -> str:
-    return f"sqlite://{(var_dir / 'ikz.sqlite3').resolve()}"
+    # 64 MiB page cache (the default is 2 MiB): keeps a large catalogue's indexes in memory.
+    return f"sqlite://{(var_dir / 'ikz.sqlite3').resolve()}?cache_size=-65536"
 
 
 def database_url_from_env(env: dict[str, str] | None = None) -> str:

@@ -40,7 +40,10 @@ async def org_id(name: str) -> str:
 async def all_titles(gql, **variables) -> list[str]:
     result = await gql(LIST, {"first": 100, **variables})
     assert not result.errors, result.errors
-    return [e["node"]["title"] for e in result.data["cooperations"]["edges"]]
+    connection = result.data["cooperations"]
+    if not connection["pageInfo"]["hasNextPage"]:
+        assert connection["totalCount"] == len(connection["edges"])
+    return [e["node"]["title"] for e in connection["edges"]]
 
 
 async def test_searching_rettungsdienst_lists_the_rescue_service_cooperations(gql):

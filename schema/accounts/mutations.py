@@ -93,7 +93,7 @@ class AccountMutation:
     @strawberry.mutation(description="ADMIN: create a contact person and mail the invitation.")
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactRecord:
         who = principal(info, Role.ADMIN)
-        contact, _ = await onboarding.create_and_invite(
+        contact, account = await onboarding.create_and_invite(
             NewContact(
                 organization_id=parse_id(input.municipality_id, "municipal body", field="municipalityId"),
                 data=input.to_data(),
@@ -101,7 +101,7 @@ class AccountMutation:
             ),
             actor=who,
         )
-        return await contact_record(await Contact.get(id=contact.id))
+        return await contact_record(contact, account)
 
     @strawberry.mutation(description="ADMIN: new initial password and link; the earlier ones stop working.")
     async def resend_invitation(self, info: Info, contact_id: strawberry.ID) -> ContactRecord:

@@ -64,8 +64,8 @@ class ContactRecord:
         return [c for c in found if c is not None]
 
 
-async def contact_record(contact: Contact) -> ContactRecord:
-    account = await Account.get_or_none(contact_id=contact.id)
+async def contact_record(contact: Contact, account: Account | None = None) -> ContactRecord:
+    account = account or await Account.get_or_none(contact_id=contact.id)
     return ContactRecord(
         id=strawberry.ID(str(contact.id)),
         state=contact.state,

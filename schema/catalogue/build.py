@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from service.catalogue import cooperations as coop_service
 from service.catalogue import organizations, reference
+from service.catalogue.details import ALL, Details
 from service.catalogue.views import CooperationView
 from schema.catalogue.types import (
     Cooperation,
@@ -20,15 +20,19 @@ from schema.catalogue.types import (
 from schema.common import selects
 
 
+def details_for(paths: set[str] | None) -> Details:
+    """Which nested lists a selection needs (None = everything)."""
+    if paths is None:
+        return ALL
+    return Details(partners=selects(paths, "partners"), topic_fields=selects(paths, "topicFields"),
+                   contacts=selects(paths, "contacts"))
+
+
 async def build_cooperations(views: list[CooperationView], context, paths: set[str] | None) -> list[Cooperation]:
-    """GraphQL objects for `views`; `paths` (relative to the node) limits what is fetched, None = all."""
+    """GraphQL objects for `views` (fetched with `details_for(paths)`); None = everything selected."""
 
     def wants(name: str) -> bool:
         return paths is None or selects(paths, name)
-
-    await coop_service.attach_details(
-        views, partners=wants("partners"), topic_fields=wants("topicFields"), contacts=wants("contacts")
-    )
     topics = {t.id: topic_field_object(t) for t in await reference.topic_fields()} if wants("topicFields") else {}
     forms = {}
     if wants("legalForm") and any(v.legal_form_code for v in views):

@@ -10,7 +10,7 @@ from service.catalogue import organizations, reference
 from service.catalogue.cooperations import CooperationOrder, SortDirection
 from service.catalogue.models import OrganizationKind
 from service.pagination import page_request
-from schema.catalogue.build import build_cooperations
+from schema.catalogue.build import build_cooperations, details_for
 from schema.catalogue.types import (
     Cooperation,
     CooperationConnection,
@@ -108,8 +108,9 @@ class CatalogueQuery:
         edges: list[CooperationEdge] = []
         pinfo = page_info([], False, page.after is not None)
         if "edges" in paths or "pageInfo" in paths:
-            result = await coop_service.list_page(service_filter, page, order.field, order.direction)
             node_paths = {p[len("edges.node.") :] for p in paths if p.startswith("edges.node.")}
+            result = await coop_service.list_page(service_filter, page, order.field, order.direction,
+                                                  details_for(node_paths))
             nodes = await build_cooperations(result.rows, info.context, node_paths)
             edges = [CooperationEdge(cursor=c, node=n) for c, n in zip(result.cursors, nodes)]
             pinfo = page_info(result.cursors, result.has_next_page, result.has_previous_page)

@@ -51,7 +51,7 @@ class NewContact:
     cooperation_ids: tuple[int, ...] = ()
 
 
-async def _check_references(new: NewContact) -> None:
+async def _check_references(new: NewContact) -> Organization:
     org = await Organization.get_or_none(id=new.organization_id)
     if org is None or org.kind is OrganizationKind.OTHER:
         raise NotFound(f"No municipal body with id {new.organization_id}.", field="organizationId")
@@ -67,27 +67,32 @@ async def _check_references(new: NewContact) -> None:
                 f"Cooperation {missing[0]} does not exist or does not have this municipality as a partner.",
                 field="cooperationIds",
             )
+    return org
 
 
-async def create_contact(new: NewContact, *, actor: Principal | None, key: str | None = None) -> Contact:
-    """Store a contact person (not yet invited). Call inside a transaction."""
+def _actor(actor: Principal | None) -> dict:
+    return {"actor_id": actor.account_id if actor else None, "actor_role": actor.primary_role if actor else "SYSTEM"}
+
+
+async def _store_contact(new: NewContact, state: ContactState, actor: Principal | None,
+                         key: str | None = None) -> tuple[Contact, Organization]:
     new.data = normalise(new.data)
-    await _check_references(new)
-    contact = await Contact.create(
-        key=key, organization_id=new.organization_id, state=ContactState.CREATED, **new.data.to_json()
-    )
+    org = await _check_references(new)
+    contact = await Contact.create(key=key, organization_id=new.organization_id, state=state, **new.data.to_json())
     if new.cooperation_ids:
         await ContactCooperation.bulk_create(
             [ContactCooperation(contact_id=contact.id, cooperation_id=c) for c in new.cooperation_ids]
         )
     await audit.record(
-        AuditAction.CONTACT_CREATED,
-        actor_id=actor.account_id if actor else None,
-        actor_role=actor.primary_role if actor else "SYSTEM",
-        subject_type="contact",
-        subject_id=contact.id,
+        AuditAction.CONTACT_CREATED, **_actor(actor), subject_type="contact", subject_id=contact.id,
         details={"organizationId": new.organization_id, "cooperationIds": list(new.cooperation_ids)},
     )
+    return contact, org
+
+
+async def create_contact(new: NewContact, *, actor: Principal | None, key: str | None = None) -> Contact:
+    """Store a contact person, not yet invited (bulk import). Call inside a transaction."""
+    contact, _ = await _store_contact(new, ContactState.CREATED, actor, key)
     return contact
 
 
@@ -102,37 +107,34 @@ async def allocate_username(first_name: str, last_name: str) -> str:
                 return candidate
 
 
-async def _issue_invitation(account: Account, contact: Contact, *, resend: bool) -> None:
-    settings = get_settings()
+@dataclass
+class _Invitation:
+    initial_password: str
+    token: str
+    expires: dt.datetime
+
+
+def _new_invitation() -> _Invitation:
     moment = now()
-    expires = moment + dt.timedelta(days=settings.activation_ttl_days)
-    initial_password = new_initial_password()
-    token = new_token()
-    # Earlier links and the earlier initial password stop working.
-    await OneTimeToken.filter(account_id=account.id, purpose=TokenPurpose.ACTIVATION, used_at__isnull=True).update(
-        used_at=moment
-    )
+    return _Invitation(new_initial_password(), new_token(),
+                       moment + dt.timedelta(days=get_settings().activation_ttl_days))
+
+
+async def _mail_invitation(account: Account, contact: Contact, org: Organization | None, invitation: _Invitation,
+                           *, resend: bool) -> None:
     await OneTimeToken.create(
-        account_id=account.id,
-        purpose=TokenPurpose.ACTIVATION,
-        token_hmac=keyed_hash(token, TOKEN_PURPOSE),
-        expires_at=expires,
+        account_id=account.id, purpose=TokenPurpose.ACTIVATION,
+        token_hmac=keyed_hash(invitation.token, TOKEN_PURPOSE), expires_at=invitation.expires,
     )
-    await Account.filter(id=account.id).update(
-        initial_password_hmac=keyed_hash(initial_password, INITIAL_PASSWORD_PURPOSE),
-        initial_password_expires_at=expires,
-        invited_at=moment,
-    )
-    org = await Organization.get_or_none(id=contact.organization_id)
     await enqueue(
         "invitation",
         contact.email,
         {
             "recipient_name": display_name(contact),
             "username": account.username,
-            "initial_password": initial_password,
-            "activation_url": settings.link("activate", token=token),
-            "expires_on": german_date(expires),
+            "initial_password": invitation.initial_password,
+            "activation_url": get_settings().link("activate", token=invitation.token),
+            "expires_on": german_date(invitation.expires),
             "organization_name": org.name if org else "",
             "is_resend": resend,
         },
@@ -140,25 +142,32 @@ async def _issue_invitation(account: Account, contact: Contact, *, resend: bool)
     )
 
 
+async def _open_account(contact: Contact, org: Organization | None, actor: Principal | None) -> Account:
+    """Username, account, role, initial password, activation link and mail. Call inside a transaction."""
+    invitation = _new_invitation()
+    account = await Account.create(
+        username=await allocate_username(contact.first_name or "", contact.last_name or ""),
+        email=contact.email,
+        contact_id=contact.id,
+        initial_password_hmac=keyed_hash(invitation.initial_password, INITIAL_PASSWORD_PURPOSE),
+        initial_password_expires_at=invitation.expires,
+        invited_at=now(),
+    )
+    await AccountRole.create(account_id=account.id, role=Role.CONTACT)
+    await _mail_invitation(account, contact, org, invitation, resend=False)
+    await audit.record(AuditAction.INVITATION_SENT, **_actor(actor), subject_type="contact", subject_id=contact.id,
+                       details={"accountId": account.id})
+    return account
+
+
 async def invite(contact: Contact, *, actor: Principal | None) -> Account:
     """Give a created contact an account and mail the invitation. Call inside a transaction."""
     if contact.state is not ContactState.CREATED:
         raise Conflict("This contact person has already been invited.")
-    username = await allocate_username(contact.first_name or "", contact.last_name or "")
-    account = await Account.create(username=username, email=contact.email, contact_id=contact.id)
-    await AccountRole.create(account_id=account.id, role=Role.CONTACT)
     await Contact.filter(id=contact.id).update(state=ContactState.INVITED)
     contact.state = ContactState.INVITED
-    await _issue_invitation(account, contact, resend=False)
-    await audit.record(
-        AuditAction.INVITATION_SENT,
-        actor_id=actor.account_id if actor else None,
-        actor_role=actor.primary_role if actor else "SYSTEM",
-        subject_type="contact",
-        subject_id=contact.id,
-        details={"accountId": account.id},
-    )
-    return account
+    org = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
+    return await _open_account(contact, org, actor)
 
 
 async def _retry_on_username_race(work):
@@ -172,11 +181,12 @@ async def _retry_on_username_race(work):
 
 
 async def create_and_invite(new: NewContact, *, actor: Principal) -> tuple[Contact, Account]:
+    """What the ministry does in one step: the contact, the account and the invitation, in one transaction."""
+
     async def work():
         async with in_transaction():
-            contact = await create_contact(new, actor=actor)
-            account = await invite(contact, actor=actor)
-            return contact, account
+            contact, org = await _store_contact(new, ContactState.INVITED, actor)
+            return contact, await _open_account(contact, org, actor)
 
     return await _retry_on_username_race(work)
 
@@ -204,15 +214,18 @@ async def resend_invitation(contact_id: int, *, actor: Principal) -> Account:
             raise Conflict("This contact person has not been invited yet; invite them first.")
         if account.password_hash is not None:
             raise Conflict("This account is already activated; the person can reset their password instead.")
-        await _issue_invitation(account, contact, resend=True)
-        await audit.record(
-            AuditAction.INVITATION_SENT,
-            actor_id=actor.account_id,
-            actor_role=actor.primary_role,
-            subject_type="contact",
-            subject_id=contact.id,
-            details={"accountId": account.id, "resend": True},
+        invitation = _new_invitation()
+        # The earlier link and the earlier initial password stop working.
+        await OneTimeToken.filter(account_id=account.id, purpose=TokenPurpose.ACTIVATION,
+                                  used_at__isnull=True).update(used_at=now())
+        await Account.filter(id=account.id).update(
+            initial_password_hmac=keyed_hash(invitation.initial_password, INITIAL_PASSWORD_PURPOSE),
+            initial_password_expires_at=invitation.expires, invited_at=now(),
         )
+        org = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
+        await _mail_invitation(account, contact, org, invitation, resend=True)
+        await audit.record(AuditAction.INVITATION_SENT, **_actor(actor), subject_type="contact",
+                           subject_id=contact.id, details={"accountId": account.id, "resend": True})
         return account
 
 

@@ -8,7 +8,9 @@ from service.accounts.models import Account, AccountRole, Role, Session
 from service.accounts.principal import Principal, RequiredAction
 from service.accounts.secrets import keyed_hash, new_token
 from service.catalogue.models import Contact, ContactState
+from service.catalogue.views import _datetime as as_datetime
 from service.config import get_settings
+from service.sql import fetch_one
 from service.time import now
 
 SESSION_PURPOSE = "session"
@@ -34,22 +36,48 @@ def idle_deadline(session: Session) -> dt.datetime:
     return session.last_seen_at + dt.timedelta(minutes=get_settings().session_idle_minutes)
 
 
+_RESOLVE_SQL = (
+    "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.revoked_at, a.id AS account_id, a.username, "
+    "a.is_active, a.deleted_at, a.contact_id, a.password_hash IS NULL AS no_password, c.state AS contact_state, "
+    "c.organization_id FROM session s JOIN account a ON a.id = s.account_id "
+    "LEFT JOIN contact c ON c.id = a.contact_id WHERE s.token_hmac = ?"
+)
+
+
 async def resolve(token: str | None) -> Principal | None:
-    """The principal of a live session, or None (unknown, expired, revoked, disabled account)."""
+    """The principal of a live session, or None (unknown, expired, revoked, disabled account).
+
+    Two statements on every signed-in request (session with account and contact, then roles),
+    a third at most once a minute to record activity.
+    """
     if not token or len(token) > 200:
         return None
-    session = await Session.get_or_none(token_hmac=keyed_hash(token, SESSION_PURPOSE)).select_related("account")
-    if session is None or session.revoked_at is not None:
+    row = await fetch_one(_RESOLVE_SQL, [keyed_hash(token, SESSION_PURPOSE)])
+    if row is None or row["revoked_at"] is not None or not row["is_active"] or row["deleted_at"] is not None:
         return None
     moment = now()
-    if moment >= session.expires_at or moment >= idle_deadline(session):
+    last_seen, expires = as_datetime(row["last_seen_at"]), as_datetime(row["expires_at"])
+    idle = dt.timedelta(minutes=get_settings().session_idle_minutes)
+    if moment >= expires or moment >= last_seen + idle:
         return None
-    account = session.account
-    if not account.is_active or account.deleted_at is not None:
-        return None
-    if moment - session.last_seen_at >= TOUCH_INTERVAL:
-        await Session.filter(id=session.id).update(last_seen_at=moment)
-    return await principal_for(account, session_id=session.id)
+    if moment - last_seen >= TOUCH_INTERVAL:
+        await Session.filter(id=row["session_id"]).update(last_seen_at=moment)
+    roles = await AccountRole.filter(account_id=row["account_id"]).values("role", "scope_id")
+    actions = []
+    if row["no_password"]:
+        actions.append(RequiredAction.SET_PASSWORD)
+    if row["contact_state"] in (ContactState.CREATED.value, ContactState.INVITED.value):
+        actions.append(RequiredAction.CONFIRM_DATA)
+    return Principal(
+        account_id=row["account_id"],
+        username=row["username"],
+        session_id=row["session_id"],
+        roles=frozenset(Role(r["role"]) for r in roles),
+        approver_scopes=tuple(r["scope_id"] for r in roles if r["role"] == Role.APPROVER.value),
+        contact_id=row["contact_id"],
+        organization_id=row["organization_id"],
+        required_actions=tuple(actions),
+    )
 
 
 async def principal_for(account: Account, *, session_id: int | None = None) -> Principal:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from service.catalogue import reference
 from service.catalogue.editing import CooperationData, PartnerEntry, create_cooperation, validate
 from service.catalogue.models import (
     Contact,
@@ -74,6 +75,7 @@ async def load_seeds(directory: Path = DEFAULT_SEED_DIR) -> SeedReport:
         orgs = await _organizations(directory, report)
         coops = await _cooperations(directory, orgs, report)
         await _contacts(directory, orgs, coops, report)
+    reference.forget()
     return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from email.message import EmailMessage
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,9 +21,19 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True)
+class OutgoingMail:
+    outbox_id: int
+    template: str
+    sender: str  # envelope sender (address only)
+    recipient: str
+    raw: bytes  # the complete message, CRLF line ends
+    text: str  # the plain-text part (for the file transport's log line)
+
+
 class Transport(Protocol):
     async def open(self) -> None: ...
-    async def send(self, outbox_id: int, message: EmailMessage) -> None: ...
+    async def send(self, mail: OutgoingMail) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -65,11 +75,11 @@ class SmtpTransport:
             message, _ = _describe(exc)
             raise DeliveryError(f"cannot connect to the SMTP server: {message}") from None
 
-    async def send(self, outbox_id: int, message: EmailMessage) -> None:
+    async def send(self, mail: OutgoingMail) -> None:
         if self.client is None:
             raise DeliveryError("not connected")
         try:
-            await self.client.send_message(message)
+            await self.client.sendmail(mail.sender, [mail.recipient], mail.raw)
         except (aiosmtplib.SMTPException, OSError) as exc:
             text, permanent = _describe(exc)
             if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, OSError)):
@@ -95,16 +105,14 @@ class FileTransport:
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    async def send(self, outbox_id: int, message: EmailMessage) -> None:
-        name = f"{outbox_id:06d}-{message['X-IKZ-Template'] or 'mail'}.eml"
-        target = self.directory / name
+    async def send(self, mail: OutgoingMail) -> None:
+        target = self.directory / f"{mail.outbox_id:06d}-{mail.template}.eml"
         temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(bytes(message))
+        temporary.write_bytes(mail.raw)
         temporary.replace(target)
         base = re.escape(self.settings.public_base_url.rstrip("/"))
-        body = message.get_body(("plain",))
-        links = re.findall(base + r"/\S+", body.get_content() if body else "")
-        logger.info("mail %s written to %s%s", outbox_id, target, f"; link: {links[0]}" if links else "")
+        links = re.findall(base + r"/\S+", mail.text)
+        logger.info("mail %s written to %s%s", mail.outbox_id, target, f"; link: {links[0]}" if links else "")
 
     async def close(self) -> None:
         return None

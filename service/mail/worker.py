@@ -14,8 +14,6 @@ import datetime as dt
 import logging
 import random
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -24,7 +22,8 @@ from service import db
 from service.config import Settings, get_settings
 from service.mail.models import MailStatus, OutboxMail
 from service.mail.sealing import SealBroken, unseal
-from service.mail.transports import DeliveryError, Transport, transport_for
+from service.mail import mime
+from service.mail.transports import DeliveryError, OutgoingMail, Transport, transport_for
 from service.time import now
 
 logger = logging.getLogger("ikz.mail")
@@ -82,18 +81,13 @@ def _due(moment: dt.datetime):
     )
 
 
-def build_message(mail: OutboxMail, content: dict[str, str], settings: Settings) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = mail.recipient
-    message["Subject"] = content["subject"]
-    message["Message-ID"] = mail.message_id
-    message["Date"] = format_datetime(mail.created_at)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-IKZ-Template"] = mail.template
-    message.set_content(content["text"])
-    message.add_alternative(content["html"], subtype="html")
-    return message
+def build_message(mail: OutboxMail, content: dict[str, str], settings: Settings) -> OutgoingMail:
+    raw = mime.build(
+        sender=settings.mail_from, recipient=mail.recipient, subject=content["subject"], message_id=mail.message_id,
+        date=mail.created_at, text=content["text"], html=content["html"], headers={"X-IKZ-Template": mail.template},
+    )
+    return OutgoingMail(outbox_id=mail.id, template=mail.template, sender=mime.envelope_sender(settings.mail_from),
+                        recipient=mail.recipient, raw=raw, text=content["text"])
 
 
 async def _record_failure(mail: OutboxMail, error: str, permanent: bool, settings: Settings, result: BatchResult) -> None:
@@ -136,7 +130,7 @@ async def deliver_due(settings: Settings | None = None, *, limit: int | None = N
                 await _record_failure(mail, str(exc), True, settings, result)
                 continue
             try:
-                await transport.send(mail.id, build_message(mail, content, settings))
+                await transport.send(build_message(mail, content, settings))
             except DeliveryError as exc:
                 await _record_failure(mail, str(exc), exc.permanent, settings, result)
                 continue

@@ -2,7 +2,7 @@
 
 Both databases index the same pre-folded `search_text` (see service/catalogue/text.py):
 SQLite through an external-content FTS5 table kept in step by triggers, PostgreSQL
-through a GIN index on to_tsvector('simple', search_text). The sort indexes use the
+through a stored, generated tsvector column with a GIN index. The sort indexes use the
 "C" collation on PostgreSQL so that ORDER BY agrees with SQLite's byte order.
 """
 
@@ -34,7 +34,10 @@ SQLITE_DOWN = [
     "DROP TABLE cooperation_fts",
 ]
 POSTGRES_UP = [
-    "CREATE INDEX cooperation_search ON cooperation USING GIN (to_tsvector('simple', search_text))",
+    # A stored vector: computing to_tsvector per row while walking the sort index cost 4 ms a page at 100k.
+    "ALTER TABLE cooperation ADD COLUMN search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    "CREATE INDEX cooperation_search ON cooperation USING GIN (search_vector)",
     'CREATE INDEX cooperation_sort_title_id ON cooperation (sort_title COLLATE "C", id)',
     "CREATE INDEX cooperation_start_year_id ON cooperation (start_year, id)",
     'CREATE INDEX organization_sort_name_id ON organization (sort_name COLLATE "C", id)',
@@ -44,6 +47,7 @@ POSTGRES_DOWN = [
     "DROP INDEX cooperation_start_year_id",
     "DROP INDEX cooperation_sort_title_id",
     "DROP INDEX cooperation_search",
+    "ALTER TABLE cooperation DROP COLUMN search_vector",
 ]
 
 
