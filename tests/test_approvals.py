@@ -292,3 +292,38 @@ async def test_audit_trail_records_the_process(gql, confirmed_contact, make_user
         assert expected in contact_actions
     assert "+49 000 333" not in json.dumps(contact_log.data)
     assert (await gql("{ auditLog { action } }", headers=person["headers"])).codes == ["FORBIDDEN"]
+
+
+async def test_approver_reviews_from_the_mail_link_in_the_browser(gql, client, confirmed_contact, make_user, smtp,
+                                                                 deliver):
+    person = await confirmed_contact("Fröndenberg/Ruhr", ["unna-kommunen-44"])
+    approver, password = await make_user("APPROVER", scope="05978")
+    change = await gql(UPDATE_ME, {"i": contact_fields(person, function="Bauverwaltung"), "v": 1},
+                       headers=person["headers"])
+    await deliver()
+    [notice] = [m for m in smtp.sink.to(f"{approver}@example.org") if "Freigabe erbeten" in m["Subject"]]
+    import re as regex
+
+    link = regex.search(r"https://ikz\.example\.org/review\?change=\d+", text_part(notice)).group(0)
+    client.cookies.clear()
+    login_form = await client.get(link)
+    assert login_form.status_code == 200 and 'name="password"' in login_form.text
+    bad = await client.post("/review/login", data={"username": approver, "password": "falsch-falsch", "next": link})
+    assert bad.status_code == 400 and "falsch" in bad.text
+    signed_in = await client.post("/review/login", data={"username": approver, "password": password,
+                                                         "next": link.replace("https://ikz.example.org", "")})
+    assert signed_in.status_code == 303
+    page = await client.get(link)
+    assert "Bauverwaltung" in page.text and "Sachbearbeitung" in page.text and "Freigeben" in page.text
+    csrf = regex.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    forged = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
+                                                       "decision": "approve", "csrf": "0" * 32})
+    assert forged.status_code == 403
+    done = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
+                                                     "decision": "approve", "csrf": csrf})
+    assert done.status_code == 200 and "veröffentlicht" in done.text
+    client.cookies.clear()
+    profile = await gql("query($id: ID!) { municipality(id: $id) { contacts { id function } } }",
+                        {"id": person["organization_id"]})
+    assert {c["id"]: c["function"] for c in profile.data["municipality"]["contacts"]}[person["contact_id"]] == \
+        "Bauverwaltung"

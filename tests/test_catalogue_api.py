@@ -193,3 +193,11 @@ async def test_statement_count_does_not_grow_with_nested_lists(gql):
     small = await gql(query, {"first": 5})
     large = await gql(query, {"first": 50})
     assert small["extensions"]["sqlQueries"] == large["extensions"]["sqlQueries"]
+
+
+async def test_landing_page_and_health(client):
+    landing = await client.get("/")
+    assert landing.status_code == 200 and "/graphql" in landing.text
+    assert landing.headers["content-security-policy"].startswith("default-src 'none'")
+    health = await client.get("/health")
+    assert health.json() == {"status": "ok"}

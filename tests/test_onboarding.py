@@ -248,3 +248,31 @@ async def test_outbox_keeps_no_readable_password_and_erases_content_after_delive
     assert after == {"status": "SENT", "sealed_content": None}
     stored = await fetch("SELECT initial_password_hmac FROM account WHERE username = ?", [contact["username"]])
     assert password not in str(stored)
+
+
+async def test_activation_through_the_graphql_api(gql, admin, smtp, deliver):
+    """A web client can do what the page does: activateAccount, then confirmMyData."""
+    org_id, coop_id = await ids_of("Kamen", "unna-kommunen-09")
+    contact = (await gql(CREATE, {"input": contact_input(org_id, coop_id)}, headers=admin)).data["createContact"]
+    await deliver()
+    token = link_in(smtp.sink.to(contact["email"])[0], "/activate").split("token=")[1]
+    weak = await gql("""mutation($t: String!) { activateAccount(token: $t, newPassword: "short") { token } }""",
+                     {"t": token})
+    assert weak.codes == ["BAD_USER_INPUT"] and weak.errors[0]["extensions"]["field"] == "newPassword"
+    activated = await gql("""mutation($t: String!) { activateAccount(token: $t, newPassword: "Kamen-Jugendverkehr-9")
+                             { token me { username requiredActions } } }""", {"t": token})
+    payload = activated.data["activateAccount"]
+    assert payload["me"] == {"username": contact["username"], "requiredActions": ["CONFIRM_DATA"]}
+    headers = {"authorization": f"Bearer {payload['token']}"}
+    again = await gql("""mutation($t: String!) { activateAccount(token: $t, newPassword: "Kamen-Jugendverkehr-9")
+                         { token } }""", {"t": token})
+    assert again.codes == ["BAD_USER_INPUT"] and "already used" in again.errors[0]["message"]
+    confirmed = await gql("""mutation($i: ContactDataInput!) { confirmMyData(input: $i, consent: true) { state } }""",
+                          {"i": await current_data(contact["id"])}, headers=headers)
+    assert confirmed.data["confirmMyData"]["state"] == "PUBLIC"
+    visible = (await gql(PROFILE, {"id": coop_id})).data["cooperation"]["contacts"]
+    assert contact["id"] in {c["id"] for c in visible}
+    me = await gql("{ me { requiredActions contact { state email } } myData }", headers=headers)
+    assert me.data["me"]["requiredActions"] == [] and me.data["me"]["contact"]["state"] == "PUBLIC"
+    assert me.data["myData"]["account"]["username"] == contact["username"]
+    assert me.data["myData"]["contact"]["email"] == contact["email"]

@@ -68,9 +68,16 @@ async def _claim(limit: int, settings: Settings) -> list[OutboxMail]:
             if ids:
                 await OutboxMail.filter(id__in=ids).update(**claim)
     else:
-        # SQLite has no SKIP LOCKED: a compare-and-set update per row lets only one process win it.
+        # SQLite has no SKIP LOCKED. One conditional update claims the due candidates, marking them with a
+        # lease end unique to this pass (random microseconds); the rows carrying that mark are ours, so two
+        # processes never both win a row.
         candidates = await _due(moment).order_by("next_attempt_at", "id").limit(limit).values_list("id", flat=True)
-        ids = [mail_id for mail_id in candidates if await _due(moment).filter(id=mail_id).update(**claim)]
+        if not candidates:
+            return []
+        mark = moment + _lease(settings) + dt.timedelta(microseconds=random.randrange(1, 999_999))
+        await _due(moment).filter(id__in=list(candidates)).update(**{**claim, "claimed_until": mark})
+        return await OutboxMail.filter(id__in=list(candidates), status=MailStatus.SENDING,
+                                       claimed_until=mark).order_by("id")
     return await OutboxMail.filter(id__in=ids).order_by("id") if ids else []
 
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from service import db
 from service.config import Settings, get_settings
 from service.mail.worker import run_worker
-from service.web import pages
+from service.web import pages, review
 
 logger = logging.getLogger("ikz.web")
 
@@ -52,9 +52,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
                 await db.close_db()
 
     routes = [
+        Route("/", pages.index, methods=["GET"]),
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/activate", pages.activate, methods=["GET", "POST"]),
         Route("/reset-password", pages.reset_password, methods=["GET", "POST"]),
+        Route("/review", review.review, methods=["GET"]),
+        Route("/review/login", review.login, methods=["POST"]),
+        Route("/review/decide", review.decide, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

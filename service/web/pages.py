@@ -90,6 +90,11 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def index(request: Request) -> HTMLResponse:
+    settings = get_settings()
+    return page("index.html", graphql_url=settings.link("graphql"), ide=not settings.is_production)
+
+
 async def activate(request: Request) -> HTMLResponse:
     if request.method == "GET":
         token = request.query_params.get("token", "")

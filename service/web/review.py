@@ -1,0 +1,134 @@
+"""The page an approver's notification mail links to: see a change, approve or reject it.
+
+Plain HTML forms (no JavaScript). Signing in sets the same HttpOnly session cookie as the
+API; every decision form carries a token bound to the session and the change (CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from service.accounts import authentication, sessions
+from service.accounts.models import Role
+from service.accounts.principal import Principal
+from service.accounts.secrets import keyed_hash
+from service.approvals import scopes
+from service.approvals.changes import KIND_LABELS, change_diff, organizations_of_change, record_title
+from service.approvals.models import ChangeRequest, ChangeStatus
+from service.approvals.review import approve, get_visible, reject
+from service.config import get_settings
+from service.errors import DomainError
+from service.mail.worker import wake
+from service.time import german_datetime
+from service.web.pages import SECURITY_HEADERS, _form, page
+
+COOKIE = "ikz_session"
+STATUS_LABELS = {
+    ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
+    ChangeStatus.REJECTED: "abgelehnt", ChangeStatus.CONFLICTING: "überholt", ChangeStatus.WITHDRAWN: "zurückgezogen",
+}
+
+
+def _german(error: DomainError) -> str:
+    if error.code == "FORBIDDEN":
+        return "Das dürfen Sie nicht: die Änderung liegt außerhalb Ihres Freigabebereichs oder ist Ihre eigene."
+    if error.code == "CONFLICT":
+        return "Die Änderung ist nicht mehr offen oder der Datensatz wurde inzwischen geändert."
+    if error.field == "reason":
+        return "Bitte geben Sie eine Begründung an."
+    return "Die Entscheidung konnte nicht gespeichert werden."
+
+
+def _csrf(principal: Principal, change_id: int) -> str:
+    return keyed_hash(f"{principal.session_id}:{change_id}", "review-form")[:32]
+
+
+def _change_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+async def _principal(request: Request) -> Principal | None:
+    return await sessions.resolve(request.cookies.get(COOKIE))
+
+
+async def _show(principal: Principal, change: ChangeRequest, *, message: str | None = None, ok: bool = True,
+                status: int = 200) -> HTMLResponse:
+    from service.accounts.models import Account
+
+    submitter = await Account.get_or_none(id=change.submitted_by_id)
+    in_scope = await scopes.covers(principal, await organizations_of_change(change))
+    can_decide = (change.status is ChangeStatus.PENDING and principal.has(Role.APPROVER) and in_scope
+                  and change.submitted_by_id != principal.account_id)
+    note = None
+    if change.status is ChangeStatus.PENDING and not can_decide:
+        note = ("Diese Änderung liegt außerhalb Ihres Freigabebereichs." if principal.has(Role.APPROVER)
+                else "Nur Freigabeberechtigte des Ministeriums können Änderungen freigeben.")
+    return page(
+        "review.html", status=status, change_id=change.id, kind=KIND_LABELS[change.kind],
+        record_title=await record_title(change), submitter=submitter.username if submitter else None,
+        submitted_at=german_datetime(change.submitted_at), state=STATUS_LABELS[change.status],
+        conflict_reason=change.conflict_reason, changes=await change_diff(change), can_decide=can_decide,
+        csrf=_csrf(principal, change.id), note=note, message=message, ok=ok,
+    )
+
+
+async def review(request: Request) -> Response:
+    change_id = _change_id(request.query_params.get("change"))
+    if change_id is None:
+        return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
+    principal = await _principal(request)
+    if principal is None or principal.required_actions:
+        return page("review_login.html", next=f"/review?change={change_id}", error=None)
+    try:
+        change = await get_visible(principal, change_id)
+    except DomainError:
+        return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht oder Sie dürfen sie nicht sehen.")
+    return await _show(principal, change)
+
+
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    target = form.get("next", "")
+    if not target.startswith("/review?change="):
+        target = "/"
+    try:
+        token, principal = await authentication.login(form.get("username", ""), form.get("password", ""),
+                                                      request.client.host if request.client else None)
+    except DomainError as exc:
+        error = ("Zu viele Fehlversuche; bitte warten Sie kurz." if exc.code == "TOO_MANY_ATTEMPTS"
+                 else "Benutzername oder Passwort ist falsch.")
+        return page("review_login.html", status=400, next=target, error=error)
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    settings = get_settings()
+    response.set_cookie(COOKIE, token, max_age=settings.session_absolute_hours * 3600, httponly=True,
+                        samesite="lax", secure=settings.is_production, path="/")
+    return response
+
+
+async def decide(request: Request) -> Response:
+    form = await _form(request)
+    change_id = _change_id(form.get("change"))
+    principal = await _principal(request)
+    if change_id is None or principal is None:
+        return page("link_invalid.html", status=403, message="Bitte melden Sie sich erneut an.")
+    if not hmac.compare_digest(form.get("csrf", ""), _csrf(principal, change_id)):
+        return page("link_invalid.html", status=403, message="Das Formular ist abgelaufen; laden Sie die Seite neu.")
+    try:
+        if form.get("decision") == "approve":
+            change = await approve(principal, change_id, form.get("comment") or None)
+            message = "Freigegeben: die Änderung ist veröffentlicht."
+        elif form.get("decision") == "reject":
+            change = await reject(principal, change_id, form.get("reason", ""))
+            message = "Abgelehnt: die Begründung geht an die einreichende Person."
+        else:
+            return page("link_invalid.html", status=400, message="Unbekannte Entscheidung.")
+    except DomainError as exc:
+        change = await ChangeRequest.get_or_none(id=change_id)
+        if change is None:
+            return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
+        return await _show(principal, change, message=_german(exc), ok=False, status=400)
+    wake()
+    return await _show(principal, change, message=message)
