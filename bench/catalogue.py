@@ -62,11 +62,9 @@ import secrets
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -108,36 +106,12 @@ def log(message: str) -> None:
 # --- databases --------------------------------------------------------------------------------
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _asyncpg_url(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
 async def create_postgres_database(admin_url: str) -> str:
-    import asyncpg
-
-    name = f"ikz_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_asyncpg_url(admin_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return _with_database(admin_url, name)
+    return await db.create_database_beside(admin_url, "ikz_bench")
 
 
 async def drop_postgres_database(url: str, admin_url: str) -> None:
-    import asyncpg
-
-    name = urlsplit(url).path.lstrip("/")
-    conn = await asyncpg.connect(_asyncpg_url(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await db.drop_database(url, admin_url)
 
 
 def make_settings(var_dir: Path, database_url: str) -> Settings:

@@ -62,21 +62,8 @@ def free_port() -> int:
 async def fresh_database(url: str | None, tmp: Path) -> tuple[str, str | None]:
     if not url:
         return f"sqlite://{tmp / ('bench-' + uuid.uuid4().hex[:6] + '.sqlite3')}", None
-    import asyncpg
-
-    name = f"ikz_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return url.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    created = await db.create_database_beside(url, "ikz_bench")
+    return created, created
 
 
 async def drain(settings: Settings) -> int:
@@ -213,7 +200,7 @@ async def main() -> None:
         await db.close_db()
         controller.stop()
         if pg_name:
-            await drop_database(args.database_url, pg_name)
+            await db.drop_database(pg_name, args.database_url)
 
 
 if __name__ == "__main__":

@@ -121,3 +121,42 @@ def count_queries() -> Iterator[QueryCounter]:
         yield counter
     finally:
         _current_counter.reset(token)
+
+
+# --- scratch databases (tests and benchmarks) ------------------------------------------
+
+
+def _with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def create_database_beside(url: str, prefix: str) -> str:
+    """Create an empty PostgreSQL database on the server of `url`; returns its URL."""
+    import uuid
+
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return _with_database(url, name)
+
+
+async def drop_database(url: str, admin_url: str) -> None:
+    """Drop the PostgreSQL database of `url`, connecting through `admin_url`."""
+    from urllib.parse import urlsplit
+
+    import asyncpg
+
+    name = urlsplit(url).path.lstrip("/")
+    conn = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -11,7 +11,6 @@ import os
 import secrets
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -27,32 +26,12 @@ requires_postgres = pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgre
 BASE_URL = "https://ikz.example.org"
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
 async def create_postgres_database(url: str) -> str:
-    import asyncpg
-
-    name = f"ikz_test_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return _with_database(url, name)
+    return await db.create_database_beside(url, "ikz_test")
 
 
 async def drop_postgres_database(url: str, admin_url: str) -> None:
-    import asyncpg
-
-    name = urlsplit(url).path.lstrip("/")
-    conn = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await db.drop_database(url, admin_url)
 
 
 async def fresh_database_url(tmp_path: Path) -> str:

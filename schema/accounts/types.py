@@ -11,7 +11,7 @@ from service.accounts.contact_data import ContactData
 from service.accounts.models import Account, AccountRole, Role
 from service.accounts.principal import Principal, RequiredAction
 from service.catalogue.models import Contact, ContactCooperation, ContactState
-from schema.catalogue.types import Cooperation, Municipality, organization_object
+from schema.catalogue.types import Cooperation, Municipality, load_municipality
 
 RoleEnum = strawberry.enum(Role, name="Role")
 RequiredActionEnum = strawberry.enum(RequiredAction, name="RequiredAction")
@@ -25,10 +25,7 @@ class RoleAssignment:
 
     @strawberry.field(description="For approvers: the state or district they approve for; null means everything.")
     async def scope(self, info: Info) -> Municipality | None:
-        if self.scope_id is None:
-            return None
-        view = await info.context.loaders.organization.load(self.scope_id)
-        return organization_object(view) if view else None
+        return await load_municipality(info, self.scope_id)
 
 
 @strawberry.type(description="A contact person's own record, with the fields the public never sees.")
@@ -52,10 +49,7 @@ class ContactRecord:
 
     @strawberry.field
     async def municipality(self, info: Info) -> Municipality | None:
-        if self.organization_id is None:
-            return None
-        view = await info.context.loaders.organization.load(self.organization_id)
-        return organization_object(view) if view else None
+        return await load_municipality(info, self.organization_id)
 
     @strawberry.field(description="The cooperations this person is named as contact for.")
     async def cooperations(self, info: Info) -> list[Cooperation]:
@@ -136,10 +130,15 @@ class ContactDataInput:
     phone: str | None = None
 
     def to_data(self) -> ContactData:
-        return ContactData(
-            first_name=self.first_name, last_name=self.last_name, email=self.email, salutation=self.salutation,
-            title=self.title, function=self.function, phone=self.phone,
-        )
+        return contact_data(self)
+
+
+def contact_data(value) -> ContactData:
+    """The personal fields of either input type."""
+    return ContactData(
+        first_name=value.first_name, last_name=value.last_name, email=value.email, salutation=value.salutation,
+        title=value.title, function=value.function, phone=value.phone,
+    )
 
 
 @strawberry.input(description="A new contact person, created by the ministry.")
@@ -157,7 +156,4 @@ class CreateContactInput:
     )
 
     def to_data(self) -> ContactData:
-        return ContactData(
-            first_name=self.first_name, last_name=self.last_name, email=self.email, salutation=self.salutation,
-            title=self.title, function=self.function, phone=self.phone,
-        )
+        return contact_data(self)

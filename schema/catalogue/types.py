@@ -61,10 +61,7 @@ class Municipality(Organization):
 
     @strawberry.field(description="The district or state this body belongs to.")
     async def parent(self, info: Info) -> Municipality | None:
-        if self.parent_id is None:
-            return None
-        view = await info.context.loaders.organization.load(self.parent_id)
-        return organization_object(view) if view else None
+        return await load_municipality(info, self.parent_id)
 
     @strawberry.field(description="Cooperations this body is a partner of, by title.")
     async def cooperations(
@@ -86,6 +83,14 @@ class Municipality(Organization):
 @strawberry.type(description="A partner outside the municipal bodies: association, company, state agency.")
 class ExternalOrganization(Organization):
     pass
+
+
+async def load_municipality(info: Info, organization_id: int | None) -> Municipality | None:
+    """A municipal body by id through the request's batching loader (None for other organisations)."""
+    if organization_id is None:
+        return None
+    view = await info.context.loaders.organization.load(organization_id)
+    return organization_object(view) if view and view.is_municipal else None
 
 
 def organization_object(view: OrganizationView) -> Municipality | ExternalOrganization:
@@ -151,10 +156,7 @@ class Contact:
 
     @strawberry.field(description="The municipal body this person works for.")
     async def municipality(self, info: Info) -> Municipality | None:
-        if self.organization_id is None:
-            return None
-        view = await info.context.loaders.organization.load(self.organization_id)
-        return organization_object(view) if view and view.is_municipal else None
+        return await load_municipality(info, self.organization_id)
 
 
 def contact_object(view: ContactView) -> Contact:

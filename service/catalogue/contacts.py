@@ -34,8 +34,3 @@ async def public_contacts_of_organizations(organization_ids: list[int]) -> dict[
     for r in rows:
         grouped[r["organization_id"]].append(ContactView.from_row(r))
     return {oid: grouped.get(oid, []) for oid in organization_ids}
-
-
-async def public_contact(contact_id: int) -> ContactView | None:
-    rows = await fetch(f"SELECT {PUBLIC_CONTACT_COLUMNS} FROM contact k WHERE {PUBLIC_ONLY} AND k.id = ?", [contact_id])
-    return ContactView.from_row(rows[0]) if rows else None

@@ -95,26 +95,30 @@ async def index(request: Request) -> HTMLResponse:
     return page("index.html", graphql_url=settings.link("graphql"), ide=not settings.is_production)
 
 
+async def _activation(token: str):
+    """The activation behind a token and the name of the person's municipality (TokenInvalid if none)."""
+    activation = await find_activation(token)
+    contact = activation.contact
+    org = await Organization.get_or_none(id=contact.organization_id) if contact and contact.organization_id else None
+    return activation, contact, org
+
+
 async def activate(request: Request) -> HTMLResponse:
     if request.method == "GET":
         token = request.query_params.get("token", "")
         try:
-            activation = await find_activation(token)
+            activation, contact, org = await _activation(token)
         except TokenInvalid:
             return _invalid_link()
-        contact = activation.contact
-        org = await Organization.get_or_none(id=contact.organization_id) if contact and contact.organization_id else None
         return page("activate.html", username=activation.account.username, token=token, action="/activate",
                     data=ContactData.of(contact) if contact else None, municipality=org.name if org else None,
                     errors=[])
     form = await _form(request)
     token = form.get("token", "")
     try:
-        activation = await find_activation(token)
+        activation, contact, org = await _activation(token)
     except TokenInvalid:
         return _invalid_link()
-    contact = activation.contact
-    org = await Organization.get_or_none(id=contact.organization_id) if contact and contact.organization_id else None
     data = ContactData(
         first_name=form.get("first_name", ""), last_name=form.get("last_name", ""), email=form.get("email", ""),
         salutation=form.get("salutation") or None, title=form.get("title") or None,
