@@ -146,3 +146,15 @@ def test_the_domain_never_imports_the_graphql_layer():
             if any(n == "schema" or n.startswith(("schema.", "strawberry")) for n in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders
+
+
+async def test_migrations_match_the_models(tmp_path):
+    """Nothing left for `tortoise makemigrations` to write: the checked-in migrations describe the models."""
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    config = db.tortoise_config(f"sqlite://{tmp_path / 'check.sqlite3'}")
+    apps_config = config["apps"]
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        writers = await MigrationAutodetector(ctx.apps, apps_config).changes()
+    assert not writers, [w.name for w in writers]
