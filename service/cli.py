@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -66,6 +67,18 @@ async def cmd_seed(args: argparse.Namespace) -> int:
     return await _with_db(work)
 
 
+class RedactSecrets(logging.Filter):
+    """Access log lines show paths; the token in an activation or reset link must not end up in logs."""
+
+    PATTERN = re.compile(r"(token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
 @command("serve")
 async def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -73,6 +86,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     from service.web.app import create_app
 
     settings = get_settings()
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     config = uvicorn.Config(
         create_app(settings),
         host=args.host,

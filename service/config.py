@@ -73,6 +73,7 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    cors_allow_origins: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -156,6 +157,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             activation_ttl_days=_int("ACTIVATION_TTL_DAYS", env.get("ACTIVATION_TTL_DAYS"), 14),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
             session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12),
+            cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
         )
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None

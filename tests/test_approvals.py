@@ -18,7 +18,7 @@ PROPOSE = """mutation($id: ID!, $i: CooperationInput!, $v: Int!) { proposeCooper
 APPROVE = "mutation($id: ID!, $c: String) { approveChange(id: $id, comment: $c) { id status reviewNote } }"
 REJECT = "mutation($id: ID!, $r: String!) { rejectChange(id: $id, reason: $r) { id status reviewNote } }"
 PENDING = """query($f: ChangeFilter) { pendingChanges(filter: $f, first: 100) { id kind status conflictReason
-  recordTitle submitter { username } diff { field old new } } }"""
+  recordTitle submitter { username } diff { field old new } contact { id phone } cooperation { id } } }"""
 
 
 async def org_id(name: str) -> str:
@@ -85,6 +85,9 @@ async def test_contact_proposes_phone_and_partner_approver_publishes(gql, confir
     pending = (await gql(PENDING, headers=approver)).data["pendingChanges"]
     ours = [c for c in pending if c["submitter"]["username"] == person["username"]]
     assert {c["kind"] for c in ours} == {"CONTACT_UPDATE", "COOPERATION_UPDATE"}
+    records = {c["kind"]: (c["contact"], c["cooperation"]) for c in ours}
+    assert records["CONTACT_UPDATE"] == ({"id": person["contact_id"], "phone": "+49 000 111-1"}, None)
+    assert records["COOPERATION_UPDATE"] == (None, {"id": coop_id})
     for change in ours:
         approved = await gql(APPROVE, {"id": change["id"], "c": "Danke"}, headers=approver)
         assert approved.data["approveChange"]["status"] == "APPROVED"

@@ -160,3 +160,26 @@ def test_cli_refuses_production_without_secret(tmp_path):
     result = subprocess.run([sys.executable, "-m", "service.cli", "migrate"], capture_output=True, text=True, env=env,
                             cwd=ROOT, timeout=60)
     assert result.returncode == 2 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_access_log_never_shows_link_tokens():
+    from service.cli import RedactSecrets
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("203.0.113.10:1", "GET", "/activate?token=S3cr3t-token_value&x=1", "1.1", 200), None)
+    RedactSecrets().filter(record)
+    assert "S3cr3t" not in record.getMessage() and "token=[redacted]&x=1" in record.getMessage()
+
+
+async def test_cors_only_for_configured_origins(settings):
+    import httpx
+
+    from service.web.app import create_app
+
+    for origins, allowed in (((), False), (("https://kommunen.example.org",), True)):
+        app = create_app(settings.with_overrides(cors_allow_origins=origins), manage_db=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
+            response = await http.options("/graphql", headers={
+                "origin": "https://kommunen.example.org", "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type"})
+            assert (response.headers.get("access-control-allow-origin") == "https://kommunen.example.org") is allowed

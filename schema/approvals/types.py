@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,6 +23,9 @@ from schema.catalogue.types import (
     PerformerKindEnum,
 )
 from schema.common import parse_id, parse_ids
+
+if TYPE_CHECKING:
+    from schema.accounts.types import ContactRecord
 
 ChangeKindEnum = strawberry.enum(ChangeKind, name="ChangeKind")
 ChangeStatusEnum = strawberry.enum(ChangeStatus, name="ChangeStatus")
@@ -78,6 +82,15 @@ class Change:
         if self.model.cooperation_id is None:
             return None
         return await info.context.loaders.cooperation.load(self.model.cooperation_id)
+
+    @strawberry.field(description="For changes of contact data: the contact person's record as approved now.")
+    async def contact(self) -> Annotated["ContactRecord", strawberry.lazy("schema.accounts.types")] | None:
+        from schema.accounts.types import contact_record
+
+        if self.model.contact_id is None:
+            return None
+        contact = await Contact.get_or_none(id=self.model.contact_id)
+        return await contact_record(contact) if contact else None
 
     @strawberry.field(description="The current version of the record the change is about.")
     async def current_version(self) -> int | None:

@@ -7,6 +7,8 @@ import logging
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -61,6 +63,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/review/decide", review.decide, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if settings.cors_allow_origins:
+        # Browsers on these origins may call the API. No cookies cross-origin: a client there
+        # signs in and sends the token as `Authorization: Bearer`.
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_allow_origins),
+                                     allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                                     allow_credentials=False, max_age=3600))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app
