@@ -9,11 +9,11 @@ from starlette.responses import Response
 from strawberry.types import Info
 
 from service.accounts import sessions
+from service.accounts.sessions import COOKIE_NAME
 from service.accounts.models import Role
 from service.accounts.principal import Principal, require
 from service.config import Settings
 
-COOKIE_NAME = "ikz_session"
 
 
 def session_token(request: Request) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +19,6 @@ class Context:
     settings: Settings
     loaders: CatalogueLoaders = field(init=False)
     principal: Principal | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = CatalogueLoaders(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "production")
@@ -74,7 +74,6 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 4000
     cors_allow_origins: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

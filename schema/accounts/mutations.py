@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.accounts import authentication, onboarding, self_service, sessions
-from service.accounts.models import Role, Session
+from service.accounts.models import Account, Role, Session
 from service.accounts.onboarding import NewContact
 from service.catalogue.models import Contact
 from schema.accounts.types import (
@@ -68,8 +68,8 @@ class AccountMutation:
     async def change_password(self, info: Info, current_password: str, new_password: str) -> Me:
         who = principal(info, allow_pending_actions=True)
         await authentication.change_password(who, current_password, new_password)
-        account = await sessions.principal_for(await _account(who.account_id), session_id=who.session_id)
-        return await me_object(account)
+        return await me_object(await sessions.principal_for(await Account.get(id=who.account_id),
+                                                            session_id=who.session_id))
 
     @strawberry.mutation(description="Confirm your contact data for publication; consent is required.")
     async def confirm_my_data(self, info: Info, input: ContactDataInput, consent: bool) -> ContactRecord:
@@ -121,9 +121,3 @@ class AccountMutation:
         await self_service.delete_my_contact(who)
         clear_session_cookie(info.context.response, info.context.settings)
         return True
-
-
-async def _account(account_id: int):
-    from service.accounts.models import Account
-
-    return await Account.get(id=account_id)

@@ -25,7 +25,7 @@ from service.catalogue.models import (
     PerformerKind,
 )
 from service.catalogue.views import ContactView, LegalFormView, OrganizationView, TopicFieldView
-from service.pagination import page_request
+from service.pagination import encode_cursor, page_request
 from schema.common import PageInfo, page_info
 
 CooperationStatusEnum = strawberry.enum(CooperationStatus, name="CooperationStatus")
@@ -71,7 +71,11 @@ class Municipality(Organization):
         loader = info.context.loaders.cooperations_of_partner(page.first, page.after)
         views, has_next = await loader.load(int(self.id))
         return PartnerCooperationConnection(
-            organization_id=int(self.id), views=views, has_next=has_next, has_previous=page.after is not None
+            organization_id=int(self.id),
+            views=views,
+            cursors=[encode_cursor("PARTNER_TITLE", v.sort_title, v.id) for v in views],
+            has_next=has_next,
+            has_previous=page.after is not None,
         )
 
     @strawberry.field(description="Contact persons of this body who agreed to be published.")
@@ -318,6 +322,7 @@ class CooperationConnection:
 class PartnerCooperationConnection:
     organization_id: strawberry.Private[int]
     views: strawberry.Private[list]
+    cursors: strawberry.Private[list[str]]
     has_next: strawberry.Private[bool]
     has_previous: strawberry.Private[bool]
 
@@ -327,21 +332,13 @@ class PartnerCooperationConnection:
 
     @strawberry.field
     async def edges(self, info: Info) -> list[CooperationEdge]:
-        from service.pagination import encode_cursor
-
         # Through the batching loader: one set of statements for all bodies of an outer list.
         nodes = await info.context.loaders.cooperation.load_many([v.id for v in self.views])
-        return [
-            CooperationEdge(cursor=encode_cursor("PARTNER_TITLE", v.sort_title, v.id), node=n)
-            for v, n in zip(self.views, nodes)
-        ]
+        return [CooperationEdge(cursor=c, node=n) for c, n in zip(self.cursors, nodes)]
 
     @strawberry.field
     def page_info(self) -> PageInfo:
-        from service.pagination import encode_cursor
-
-        cursors = [encode_cursor("PARTNER_TITLE", v.sort_title, v.id) for v in self.views]
-        return page_info(cursors, self.has_next, self.has_previous)
+        return page_info(self.cursors, self.has_next, self.has_previous)
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from service import audit
 from service.accounts import passwords, sessions, throttle
+from service.accounts.contact_data import addressed_name
 from service.accounts.models import Account, OneTimeToken, TokenPurpose
 from service.accounts.onboarding import INITIAL_PASSWORD_PURPOSE, TOKEN_PURPOSE, set_first_password
 from service.accounts.principal import Principal
@@ -25,7 +26,6 @@ from service.mail.outbox import enqueue
 from service.time import now
 
 LOGIN_FAILED_MESSAGE = "Unknown username or wrong password."
-RESET_TOKEN_PURPOSE = TOKEN_PURPOSE
 
 
 class TooManyAttempts(DomainError):
@@ -149,18 +149,13 @@ async def request_password_reset(username_or_email: str) -> None:
                                       used_at__isnull=True).update(used_at=moment)
             await OneTimeToken.create(
                 account_id=account.id, purpose=TokenPurpose.PASSWORD_RESET,
-                token_hmac=keyed_hash(token, RESET_TOKEN_PURPOSE),
+                token_hmac=keyed_hash(token, TOKEN_PURPOSE),
                 expires_at=moment + dt.timedelta(minutes=settings.reset_ttl_minutes),
             )
-            from service.accounts.contact_data import display_name
-            from service.catalogue.models import Contact
-
-            contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
-            name = display_name(contact) if contact else " ".join(p for p in (account.first_name, account.last_name) if p)
             await enqueue(
                 "password_reset",
                 account.email,
-                {"recipient_name": name or account.username, "username": account.username,
+                {"recipient_name": await addressed_name(account), "username": account.username,
                  "reset_url": settings.link("reset-password", token=token), "valid_minutes": settings.reset_ttl_minutes},
                 account_id=account.id,
             )
@@ -171,7 +166,7 @@ async def reset_password(token: str, new_password: str) -> None:
     if not token or len(token) > 200:
         raise invalid
     row = await OneTimeToken.get_or_none(
-        token_hmac=keyed_hash(token, RESET_TOKEN_PURPOSE), purpose=TokenPurpose.PASSWORD_RESET
+        token_hmac=keyed_hash(token, TOKEN_PURPOSE), purpose=TokenPurpose.PASSWORD_RESET
     ).select_related("account")
     if row is None or row.used_at is not None or row.expires_at <= now():
         raise invalid

@@ -89,3 +89,9 @@ def differences(old: ContactData, new: ContactData) -> list[tuple[str, str | Non
 def display_name(data: ContactData | Contact) -> str:
     parts = [data.salutation, data.title, data.first_name, data.last_name]
     return " ".join(p for p in parts if p)
+
+
+async def addressed_name(account) -> str:
+    """The name a mail to `account` uses: the contact person's, else the staff account's."""
+    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+    return (display_name(contact) if contact else "") or account.staff_name

@@ -46,6 +46,11 @@ class Account(Model):
     class Meta:
         table = "account"
 
+    @property
+    def staff_name(self) -> str:
+        """How mails address a ministry account (contact persons are addressed by their contact data)."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.username
+
 
 class AccountRole(Model):
     id = fields.IntField(primary_key=True)

@@ -110,8 +110,7 @@ async def delete_my_contact(principal: Principal) -> None:
             for approver in await scopes.approvers_covering([contact.organization_id]):
                 if approver.email:
                     await enqueue("contact_deleted", approver.email, {
-                        "approver_name": " ".join(p for p in (approver.first_name, approver.last_name) if p)
-                        or approver.username,
+                        "approver_name": approver.staff_name,
                         "organization_name": organization.name if organization else None,
                         "deleted_at": german_datetime(moment),
                     }, account_id=approver.id)

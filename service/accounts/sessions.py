@@ -8,12 +8,13 @@ from service.accounts.models import Account, AccountRole, Role, Session
 from service.accounts.principal import Principal, RequiredAction
 from service.accounts.secrets import keyed_hash, new_token
 from service.catalogue.models import Contact, ContactState
-from service.catalogue.views import _datetime as as_datetime
+from service.catalogue.views import as_datetime
 from service.config import get_settings
 from service.sql import fetch_one
 from service.time import now
 
 SESSION_PURPOSE = "session"
+COOKIE_NAME = "ikz_session"
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 

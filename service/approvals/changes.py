@@ -64,7 +64,7 @@ async def _submitter_name(account_id: int) -> tuple[str, str | None]:
         if contact:
             org = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
             return display_name(contact), org.name if org else None
-    return " ".join(p for p in (account.first_name, account.last_name) if p) or account.username, None
+    return account.staff_name, None
 
 
 async def record_title(change: ChangeRequest) -> str:
@@ -103,7 +103,7 @@ async def _notify_approvers(change: ChangeRequest) -> int:
             "approver_notification",
             approver.email,
             {
-                "approver_name": " ".join(p for p in (approver.first_name, approver.last_name) if p) or approver.username,
+                "approver_name": approver.staff_name,
                 "submitter_name": submitter,
                 "submitter_organization": submitter_org,
                 "change_kind": KIND_LABELS[change.kind],

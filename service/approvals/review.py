@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from service import audit
-from service.accounts.contact_data import ContactData, display_name
+from service.accounts.contact_data import ContactData, addressed_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal, require
 from service.approvals import scopes
@@ -50,10 +50,8 @@ async def _notify_submitter(change: ChangeRequest, template: str, extra: dict) -
     account = await Account.get_or_none(id=change.submitted_by_id)
     if account is None or not account.email or not account.is_active:
         return
-    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
-    name = display_name(contact) if contact else account.username
     await enqueue(template, account.email, {
-        "recipient_name": name,
+        "recipient_name": await addressed_name(account),
         "change_kind": KIND_LABELS[change.kind],
         "record_title": await record_title(change),
         **extra,

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from service.catalogue.models import PartnerRole
-from service.catalogue.views import ContactView, CooperationView, OrganizationView, PartnerView, _datetime
+from service.catalogue.views import ContactView, CooperationView, OrganizationView, PartnerView, as_datetime
 from service.catalogue.models import ContactState, OrganizationKind
 
 PUBLIC = "'PUBLIC'"  # a constant in the SQL (see contacts.PUBLIC_ONLY)
@@ -100,7 +100,7 @@ def fill(view: CooperationView, row: dict[str, Any], details: Details) -> Cooper
         view.contacts = [
             ContactView(id=c[0], organization_id=c[1], salutation=c[2], title=c[3], first_name=c[4], last_name=c[5],
                         function=c[6], email=c[7], phone=c[8], state=ContactState.PUBLIC,
-                        last_approved_change_at=_datetime(c[9]))
+                        last_approved_change_at=as_datetime(c[9]))
             for c in _json(row["contacts_json"])
         ]
     return view

@@ -7,7 +7,6 @@ import weakref
 from service import db
 from service.catalogue.models import LegalFormCategory
 from service.catalogue.views import LegalFormView, TopicFieldView
-from service.errors import NotFound
 from service.sql import fetch
 
 
@@ -53,10 +52,3 @@ async def _load_legal_forms() -> list[LegalFormView]:
         )
         for r in rows
     ]
-
-
-async def legal_form(code: str) -> LegalFormView:
-    for form in await legal_forms():
-        if form.code == code:
-            return form
-    raise NotFound(f"No legal form with code {code!r}.")

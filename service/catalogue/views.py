@@ -21,7 +21,7 @@ from service.catalogue.models import (
 )
 
 
-def _date(value: Any) -> dt.date | None:
+def as_date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.datetime):
@@ -29,7 +29,7 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _datetime(value: Any) -> dt.datetime | None:
+def as_datetime(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -115,7 +115,7 @@ class ContactView:
             email=row["email"],
             phone=row["phone"],
             state=ContactState(row["state"]),
-            last_approved_change_at=_datetime(row["last_approved_change_at"]),
+            last_approved_change_at=as_datetime(row["last_approved_change_at"]),
         )
 
 
@@ -185,8 +185,8 @@ class CooperationView:
             source_document=row["source_document"],
             source_reference=row["source_reference"],
             parent_id=row["parent_id"],
-            data_as_of=_date(row["data_as_of"]),
-            last_approved_change_at=_datetime(row["last_approved_change_at"]),
+            data_as_of=as_date(row["data_as_of"]),
+            last_approved_change_at=as_datetime(row["last_approved_change_at"]),
             version=row["version"],
             sort_title=row["sort_title"],
         )

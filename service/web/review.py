@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.accounts import authentication, sessions
-from service.accounts.models import Role
+from service.accounts.models import Role, Session
+from service.accounts.sessions import COOKIE_NAME
 from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash
 from service.approvals import scopes
@@ -24,8 +25,8 @@ from service.errors import DomainError
 from service.mail.worker import wake
 from service.time import german_datetime
 from service.web.pages import SECURITY_HEADERS, _form, page
+from schema.auth import set_session_cookie
 
-COOKIE = "ikz_session"
 STATUS_LABELS = {
     ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
     ChangeStatus.REJECTED: "abgelehnt", ChangeStatus.CONFLICTING: "überholt", ChangeStatus.WITHDRAWN: "zurückgezogen",
@@ -51,7 +52,7 @@ def _change_id(value: str | None) -> int | None:
 
 
 async def _principal(request: Request) -> Principal | None:
-    return await sessions.resolve(request.cookies.get(COOKIE))
+    return await sessions.resolve(request.cookies.get(COOKIE_NAME))
 
 
 async def _show(principal: Principal, change: ChangeRequest, *, message: str | None = None, ok: bool = True,
@@ -102,9 +103,8 @@ async def login(request: Request) -> Response:
                  else "Benutzername oder Passwort ist falsch.")
         return page("review_login.html", status=400, next=target, error=error)
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    settings = get_settings()
-    response.set_cookie(COOKIE, token, max_age=settings.session_absolute_hours * 3600, httponly=True,
-                        samesite="lax", secure=settings.is_production, path="/")
+    session = await Session.get(id=principal.session_id)
+    set_session_cookie(response, token, session.expires_at, get_settings())
     return response
 
 
