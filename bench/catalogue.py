@@ -10,7 +10,7 @@ form, topic fields, partners and public contacts. We want to know two things:
 
 1. What the GraphQL layer costs. For a page of 50 rows we time
    (a) the real request: POST /graphql through the real ASGI app
-       (`service.web.app.create_app`, development settings as in tests/conftest.py,
+       (`ikz.app.create_app`, development settings as in tests/conftest.py,
        driven in-process by httpx.ASGITransport, response decoded with .json()), and
    (b) a floor: ONE SQL statement that builds the same JSON document in the
        database (json_object/json_group_array on SQLite, json_build_object/json_agg
@@ -746,7 +746,7 @@ async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: 
         log(f"[{database} {size:,}] partner filter: {busiest['name']} (id {busiest_id}, {busiest['n']:,} cooperations); "
             f"search: {SEARCH_TERM!r}")
 
-        from service.web.app import create_app
+        from ikz.app import create_app
 
         app = create_app(settings, manage_db=False)
         transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 40000))

@@ -85,7 +85,7 @@ def person(i: int) -> tuple[str, str, str]:
 async def run_graphql(settings: Settings, count: int, org_id: int) -> float:
     from service.accounts.models import Role
     from service.accounts.users import create_user
-    from service.web.app import create_app
+    from ikz.app import create_app
 
     password = "Bench-" + secrets.token_hex(8)
     await create_user(username="benchadmin", email="bench@example.org", first_name="Bench", last_name="Admin",

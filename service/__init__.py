@@ -1,6 +1,4 @@
-"""The IKZ cooperation database: domain logic, persistence and the HTTP/CLI entry points.
+"""The IKZ cooperation database: the domain (catalogue, accounts, approvals, mail, audit) and its persistence.
 
-The domain packages (catalogue, accounts, approvals, mail, audit) never import the
-GraphQL layer in `schema/`; only the composition root (`service.web.app`, `service.cli`)
-wires the two together.
+It never imports the GraphQL layer in `schema/`; the HTTP and CLI entry in `ikz/` wires the two together.
 """

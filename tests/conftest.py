@@ -97,7 +97,7 @@ def settings(database) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(settings):
-    from service.web.app import create_app
+    from ikz.app import create_app
 
     return create_app(settings, manage_db=False)
 

@@ -72,7 +72,7 @@ def test_production_masks_unexpected_errors_and_logs_them_once(caplog):
 async def test_production_app_hides_graphiql_and_sets_secure_cookies(settings, make_user):
     import httpx
 
-    from service.web.app import create_app
+    from ikz.app import create_app
 
     production = settings.with_overrides(app_env="production")
     app = create_app(production, manage_db=False)
@@ -96,7 +96,7 @@ def run_ikz(settings, smtp_port: int | None, *args: str, stdin: str | None = Non
     })
     if smtp_port:
         env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false"})
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ikz.cli", *args], input=stdin, capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=120)
 
 
@@ -157,13 +157,13 @@ async def test_create_user_from_the_shell(settings):
 def test_cli_refuses_production_without_secret(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY",)}
     env.update({"APP_ENV": "production", "PUBLIC_BASE_URL": BASE_URL, "VAR_DIR": str(tmp_path)})
-    result = subprocess.run([sys.executable, "-m", "service.cli", "migrate"], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-m", "ikz.cli", "migrate"], capture_output=True, text=True, env=env,
                             cwd=ROOT, timeout=60)
     assert result.returncode == 2 and "SECRET_KEY must be set" in result.stderr
 
 
 def test_access_log_never_shows_link_tokens():
-    from service.cli import RedactSecrets
+    from ikz.cli import RedactSecrets
 
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("203.0.113.10:1", "GET", "/activate?token=S3cr3t-token_value&x=1", "1.1", 200), None)
@@ -174,7 +174,7 @@ def test_access_log_never_shows_link_tokens():
 async def test_cors_only_for_configured_origins(settings):
     import httpx
 
-    from service.web.app import create_app
+    from ikz.app import create_app
 
     for origins, allowed in (((), False), (("https://kommunen.example.org",), True)):
         app = create_app(settings.with_overrides(cors_allow_origins=origins), manage_db=False)

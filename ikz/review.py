@@ -24,7 +24,7 @@ from service.config import get_settings
 from service.errors import DomainError
 from service.mail.worker import wake
 from service.time import german_datetime
-from service.web.pages import SECURITY_HEADERS, _form, page
+from ikz.pages import SECURITY_HEADERS, _form, page
 from schema.auth import set_session_cookie
 
 STATUS_LABELS = {

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from service import db
 from service.config import Settings, get_settings
 from service.mail.worker import run_worker
-from service.web import pages, review
+from ikz import pages, review
 
 logger = logging.getLogger("ikz.web")
 

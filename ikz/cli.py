@@ -83,7 +83,7 @@ class RedactSecrets(logging.Filter):
 async def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.web.app import create_app
+    from ikz.app import create_app
 
     settings = get_settings()
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
