@@ -16,8 +16,7 @@ from service.accounts.models import Role, Session
 from service.accounts.sessions import COOKIE_NAME
 from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash
-from service.approvals import scopes
-from service.approvals.changes import KIND_LABELS, change_diff, organizations_of_change, record_title
+from service.approvals.changes import DELETED_PERSON, KIND_LABELS, change_diff, in_scope, is_deleted, record_title
 from service.approvals.models import ChangeRequest, ChangeStatus
 from service.approvals.review import approve, get_visible, reject
 from service.config import get_settings
@@ -60,8 +59,8 @@ async def _show(principal: Principal, change: ChangeRequest, *, message: str | N
     from service.accounts.models import Account
 
     submitter = await Account.get_or_none(id=change.submitted_by_id)
-    in_scope = await scopes.covers(principal, await organizations_of_change(change))
-    can_decide = (change.status is ChangeStatus.PENDING and principal.has(Role.APPROVER) and in_scope
+    can_decide = (change.status is ChangeStatus.PENDING and principal.has(Role.APPROVER)
+                  and await in_scope(principal, change)
                   and change.submitted_by_id != principal.account_id)
     note = None
     if change.status is ChangeStatus.PENDING and not can_decide:
@@ -69,7 +68,7 @@ async def _show(principal: Principal, change: ChangeRequest, *, message: str | N
                 else "Nur Freigabeberechtigte des Ministeriums können Änderungen freigeben.")
     return page(
         "review.html", status=status, change_id=change.id, kind=KIND_LABELS[change.kind],
-        record_title=await record_title(change), submitter=submitter.username if submitter else None,
+        record_title=await record_title(change), submitter=DELETED_PERSON if is_deleted(submitter) else submitter.username,
         submitted_at=german_datetime(change.submitted_at), state=STATUS_LABELS[change.status],
         conflict_reason=change.conflict_reason, changes=await change_diff(change), can_decide=can_decide,
         csrf=_csrf(principal, change.id), note=note, message=message, ok=ok,

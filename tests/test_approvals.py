@@ -90,6 +90,7 @@ async def test_contact_proposes_phone_and_partner_approver_publishes(gql, confir
     assert records["COOPERATION_UPDATE"] == (None, {"id": coop_id})
     for change in ours:
         approved = await gql(APPROVE, {"id": change["id"], "c": "Danke"}, headers=approver)
+        assert approved.data, approved.errors
         assert approved.data["approveChange"]["status"] == "APPROVED"
 
     after = (await gql(COOPERATION, {"id": coop_id})).data["cooperation"]

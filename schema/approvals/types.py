@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.accounts.models import Account
-from service.approvals.changes import change_diff, record_title
+from service.approvals.changes import DELETED_PERSON, change_diff, is_deleted, record_title
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.catalogue.editing import CooperationData, PartnerEntry
 from service.catalogue.models import Contact, Cooperation as CooperationModel, CooperationStatus, PartnerRole, PerformerKind
@@ -67,11 +67,13 @@ class Change:
     async def diff(self) -> list[FieldChange]:
         return [FieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in await change_diff(self.model)]
 
-    @strawberry.field
+    @strawberry.field(description="Who submitted the change; a deleted person shows as 'gelöschte Person' without name.")
     async def submitter(self) -> Submitter | None:
         account = await Account.get_or_none(id=self.model.submitted_by_id)
         if account is None:
             return None
+        if is_deleted(account):
+            return Submitter(id=strawberry.ID(str(account.id)), username=DELETED_PERSON, name=None)
         contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
         parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
         name = " ".join(p for p in parts if p) or None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service import audit
@@ -16,7 +17,7 @@ from service.accounts.contact_data import ContactData, differences, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, Session
 from service.accounts.principal import Principal, require
 from service.approvals import scopes
-from service.approvals.changes import check_base_version, submit
+from service.approvals.changes import check_base_version, lock_own_contact, submit
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactCooperation, ContactState, Cooperation, Organization
@@ -40,15 +41,17 @@ async def _own_contact(principal: Principal) -> Contact:
 async def confirm_my_data(principal: Principal, data: ContactData, consent: bool) -> Contact:
     """The first confirmation: unchanged data go public at once, changed data after approval."""
     require(principal, allow_pending_actions=True)
-    contact = await _own_contact(principal)
-    if contact.state not in (ContactState.CREATED, ContactState.INVITED):
-        raise Conflict("Your data are already confirmed; use updateMyContact to change them.")
+    await _own_contact(principal)
     if consent is not True:
         raise InvalidInput("Your data are published only with your consent: tick the consent box.", field="consent")
     data = normalise(data)
-    current = ContactData.of(contact)
     moment = now()
     async with in_transaction():
+        # Locked and checked again inside: two confirmations at once must not both submit.
+        contact = await lock_own_contact(principal)
+        if contact.state not in (ContactState.CREATED, ContactState.INVITED):
+            raise Conflict("Your data are already confirmed; use updateMyContact to change them.")
+        current = ContactData.of(contact)
         await Contact.filter(id=contact.id).update(consent_at=moment, confirmed_at=moment)
         if not differences(current, data):
             await Contact.filter(id=contact.id).update(state=ContactState.PUBLIC)
@@ -64,35 +67,56 @@ async def confirm_my_data(principal: Principal, data: ContactData, consent: bool
 
 
 async def update_my_contact(principal: Principal, data: ContactData, base_version: int | None) -> ChangeRequest:
+    """Propose new contact data; checked against the locked contact row, so a deletion or an
+    approval that lands meanwhile is seen (no proposal for erased data, no stale base version)."""
     require(principal, Role.CONTACT)
-    contact = await _own_contact(principal)
-    if contact.state not in (ContactState.PUBLIC, ContactState.AWAITING_APPROVAL):
-        raise Conflict("Confirm your data first (confirmMyData).")
-    check_base_version(contact.version, base_version)
+    await _own_contact(principal)
     data = normalise(data)
-    current = ContactData.of(contact)
-    if not differences(current, data):
-        raise InvalidInput("The proposal does not change anything.")
     async with in_transaction():
+        contact = await lock_own_contact(principal)
+        if contact.state not in (ContactState.PUBLIC, ContactState.AWAITING_APPROVAL):
+            raise Conflict("Confirm your data first (confirmMyData).")
+        check_base_version(contact.version, base_version)
+        current = ContactData.of(contact)
+        if not differences(current, data):
+            raise InvalidInput("The proposal does not change anything.")
         return await submit(principal, ChangeKind.CONTACT_UPDATE, {"before": current.to_json(), "after": data.to_json()},
                             contact_id=contact.id, base_version=base_version)
 
 
+WITHDRAWN_REASON = "The contact person deleted their data; the proposal was withdrawn."
+
+
 async def delete_my_contact(principal: Principal) -> None:
-    """Erase the person's data at once; the account is disabled, the username stays reserved."""
+    """Erase the person's data at once; the account is disabled, the username stays reserved.
+
+    Every proposal the person submitted that is still pending is withdrawn and its data
+    erased (it may hold their name or phone in a free text), so it can never be approved
+    and published afterwards. Approved changes stay: their content is the public record.
+    """
     require(principal, Role.CONTACT, allow_pending_actions=True)
-    contact = await _own_contact(principal)
-    organization = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
+    await _own_contact(principal)
     moment = now()
     async with in_transaction():
+        # Lock order as for approvals: contact, then the cooperations concerned (in id order), then change rows.
+        contact = await lock_own_contact(principal)
+        organization = await Organization.get_or_none(id=contact.organization_id) if contact.organization_id else None
+        mine = Q(submitted_by_id=principal.account_id) | Q(contact_id=contact.id)
+        cooperation_ids = sorted(set(await ChangeRequest.filter(
+            mine, status=ChangeStatus.PENDING, cooperation_id__isnull=False).values_list("cooperation_id", flat=True)))
+        if cooperation_ids:
+            await Cooperation.select_for_update().filter(id__in=cooperation_ids).order_by("id")
         await Contact.filter(id=contact.id).update(
             state=ContactState.DELETED, consent_at=None, confirmed_at=None, updated_at=moment,
             **{f: None for f in PERSONAL_FIELDS},
         )
         await ContactCooperation.filter(contact_id=contact.id).delete()
-        await ChangeRequest.filter(contact_id=contact.id).update(payload={"erased": True})
-        await ChangeRequest.filter(contact_id=contact.id, status=ChangeStatus.PENDING).update(
-            status=ChangeStatus.WITHDRAWN, conflict_reason="The contact person deleted their data.")
+        await ChangeRequest.filter(mine, status=ChangeStatus.PENDING).update(
+            status=ChangeStatus.WITHDRAWN, conflict_reason=WITHDRAWN_REASON)
+        # Contact changes are the person's data whatever their status; proposals unless published.
+        await ChangeRequest.filter(Q(contact_id=contact.id) | Q(submitted_by_id=principal.account_id,
+                                                                 status__not=ChangeStatus.APPROVED)).update(
+            payload={"erased": True})
         await Account.filter(id=principal.account_id).update(
             is_active=False, deleted_at=moment, email=None, first_name=None, last_name=None,
             password_hash=None, initial_password_hmac=None, initial_password_expires_at=None,

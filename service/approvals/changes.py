@@ -19,7 +19,7 @@ from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction
 from service.catalogue import editing
 from service.catalogue.editing import CooperationData
-from service.catalogue.models import Contact, Cooperation, CooperationPartner, Organization
+from service.catalogue.models import Contact, ContactState, Cooperation, CooperationPartner, Organization
 from service.config import get_settings
 from service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from service.mail.outbox import enqueue
@@ -45,20 +45,65 @@ def check_base_version(current: int, base_version: int | None) -> None:
         )
 
 
-async def organizations_of_change(change: ChangeRequest) -> set[int]:
-    """The organisations a change touches (for approver scopes)."""
-    if change.contact_id is not None:
+CONTACT_KINDS = (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION)
+DELETED_PERSON = "gelöschte Person"
+
+
+def _partner_ids(state: dict | None) -> set[int]:
+    return {p["organization_id"] for p in (state or {}).get("partners", [])}
+
+
+async def record_states(change: ChangeRequest) -> list[set[int]]:
+    """The organisations of each state of the record a change touches, for approver scopes.
+
+    A contact change: the contact's municipality. A cooperation change: the partners as
+    published (for a past approval: as they were before it) and the partners as proposed.
+    An erased proposal has no proposed state left; a new cooperation no published one.
+    """
+    if change.kind in CONTACT_KINDS:
         contact = await Contact.get_or_none(id=change.contact_id)
-        return {contact.organization_id} if contact and contact.organization_id else set()
-    ids = {p["organization_id"] for p in change.payload.get("partners", [])}
-    if change.cooperation_id is not None:
-        ids.update(await CooperationPartner.filter(cooperation_id=change.cooperation_id)
-                   .values_list("organization_id", flat=True))
-    return ids
+        return [{contact.organization_id} if contact and contact.organization_id else set()]
+    payload = change.payload or {}
+    states: list[set[int]] = []
+    if change.kind is ChangeKind.COOPERATION_UPDATE and change.cooperation_id is not None:
+        if change.status is ChangeStatus.APPROVED and payload.get("before"):
+            states.append(_partner_ids(payload["before"]))
+        else:
+            states.append(set(await CooperationPartner.filter(cooperation_id=change.cooperation_id)
+                              .values_list("organization_id", flat=True)))
+    if "partners" in payload:
+        states.append(_partner_ids(payload))
+    return states
+
+
+async def in_scope(principal: Principal, change: ChangeRequest) -> bool:
+    """Whether an approver's scope covers every state the change touches (see `scopes`)."""
+    return await scopes.covers_all_states(principal, await record_states(change))
+
+
+def is_deleted(account: Account | None) -> bool:
+    """A deleted person's username (built from the surname) and name are never shown again."""
+    return account is None or account.deleted_at is not None
+
+
+async def lock_own_contact(principal: Principal) -> Contact:
+    """The signed-in person's contact row, held until the transaction ends.
+
+    Proposals and deletion lock it first, so a proposal can never slip in beside a
+    deletion that is withdrawing the person's proposals.
+    """
+    if principal.contact_id is None:
+        raise NotAllowed("Only contact persons have contact data of their own.")
+    contact = await Contact.select_for_update().get_or_none(id=principal.contact_id)
+    if contact is None or contact.state is ContactState.DELETED:
+        raise NotAllowed("Your contact data no longer exist.")
+    return contact
 
 
 async def _submitter_name(account_id: int) -> tuple[str, str | None]:
     account = await Account.get(id=account_id)
+    if account.deleted_at is not None:
+        return DELETED_PERSON, None
     if account.contact_id:
         contact = await Contact.get_or_none(id=account.contact_id)
         if contact:
@@ -95,7 +140,7 @@ async def _notify_approvers(change: ChangeRequest) -> int:
     submitter, submitter_org = await _submitter_name(change.submitted_by_id)
     changes = await change_diff(change)
     title = await record_title(change)
-    approvers = await scopes.approvers_covering(await organizations_of_change(change))
+    approvers = await scopes.approvers_covering_all_states(await record_states(change))
     for approver in approvers:
         if approver.id == change.submitted_by_id or not approver.email:
             continue
@@ -150,20 +195,27 @@ async def _own_municipality(principal: Principal) -> int:
 
 async def propose_cooperation_change(principal: Principal, cooperation_id: int, data: CooperationData,
                                      base_version: int | None) -> ChangeRequest:
+    """A contact person proposes a new state of a cooperation of their municipality.
+
+    Their municipality must be a partner as published and as proposed: the same rule
+    as approver scopes, so nobody hands a record over to someone else's area.
+    """
     own = await _own_municipality(principal)
-    cooperation = await Cooperation.get_or_none(id=cooperation_id)
-    if cooperation is None:
-        raise NotFound(f"No cooperation with id {cooperation_id}.")
-    if not await CooperationPartner.exists(cooperation_id=cooperation_id, organization_id=own):
-        raise NotAllowed("You may only propose changes to cooperations your municipality takes part in.")
-    check_base_version(cooperation.version, base_version)
     data = await editing.validate(data, cooperation_id=cooperation_id)
-    current = await editing.snapshot(cooperation_id)
-    if current.to_json() == data.to_json():
-        raise InvalidInput("The proposal does not change anything.")
     async with in_transaction():
-        payload = data.to_json()
-        return await submit(principal, ChangeKind.COOPERATION_UPDATE, payload, cooperation_id=cooperation_id,
+        await lock_own_contact(principal)
+        cooperation = await editing.lock_cooperation(cooperation_id)
+        if cooperation is None:
+            raise NotFound(f"No cooperation with id {cooperation_id}.")
+        if not await CooperationPartner.exists(cooperation_id=cooperation_id, organization_id=own):
+            raise NotAllowed("You may only propose changes to cooperations your municipality takes part in.")
+        check_base_version(cooperation.version, base_version)
+        if own not in {p.organization_id for p in data.partners}:
+            raise NotAllowed("Your municipality must stay a partner; ask the ministry to remove it.")
+        current = await editing.snapshot(cooperation_id)
+        if current.to_json() == data.to_json():
+            raise InvalidInput("The proposal does not change anything.")
+        return await submit(principal, ChangeKind.COOPERATION_UPDATE, data.to_json(), cooperation_id=cooperation_id,
                             base_version=base_version)
 
 
@@ -173,6 +225,7 @@ async def propose_cooperation(principal: Principal, data: CooperationData) -> Ch
     if own not in {p.organization_id for p in data.partners}:
         raise NotAllowed("Your municipality must be one of the partners of a cooperation you propose.")
     async with in_transaction():
+        await lock_own_contact(principal)
         return await submit(principal, ChangeKind.COOPERATION_CREATE, data.to_json())
 
 
@@ -193,26 +246,34 @@ async def mark_conflicting(*, cooperation_id: int | None = None, contact_id: int
 
 async def edit_cooperation_directly(principal: Principal, cooperation_id: int | None, data: CooperationData,
                                     base_version: int | None) -> Cooperation:
-    """ADMIN and APPROVER edit without review; recorded like an approved change."""
+    """ADMIN and APPROVER edit without review; recorded like an approved change.
+
+    A scoped approver needs the record in scope as published and as edited (see `scopes`).
+    The cooperation row is locked and its version checked inside the transaction, so of two
+    edits based on one version exactly one wins and the other gets CONFLICT.
+    """
     require(principal, Role.ADMIN, Role.APPROVER)
     data = await editing.validate(data, cooperation_id=cooperation_id)
-    orgs = {p.organization_id for p in data.partners}
-    if cooperation_id is not None:
-        cooperation = await Cooperation.get_or_none(id=cooperation_id)
-        if cooperation is None:
-            raise NotFound(f"No cooperation with id {cooperation_id}.")
-        check_base_version(cooperation.version, base_version)
-        orgs |= set(await CooperationPartner.filter(cooperation_id=cooperation_id).values_list("organization_id", flat=True))
-    if not principal.has(Role.ADMIN) and not await scopes.covers(principal, orgs):
-        raise NotAllowed("This cooperation is outside your approval scope.")
+    proposed = {p.organization_id for p in data.partners}
     moment = now()
     async with in_transaction():
         if cooperation_id is None:
+            if not principal.has(Role.ADMIN) and not await scopes.covers_all_states(principal, [proposed]):
+                raise NotAllowed("This cooperation is outside your approval scope.")
             created = await editing.create_cooperation(data, approved_at=moment)
             cooperation_id, version, before = created.id, 1, None
         else:
-            before = (await editing.snapshot(cooperation_id)).to_json()
-            version = await editing.replace_cooperation(cooperation_id, data, approved_at=moment)
+            cooperation = await editing.lock_cooperation(cooperation_id)
+            if cooperation is None:
+                raise NotFound(f"No cooperation with id {cooperation_id}.")
+            published = await editing.snapshot(cooperation_id)
+            states = [{p.organization_id for p in published.partners}, proposed]
+            if not principal.has(Role.ADMIN) and not await scopes.covers_all_states(principal, states):
+                raise NotAllowed("This cooperation is outside your approval scope.")
+            check_base_version(cooperation.version, base_version)
+            before = published.to_json()
+            version = await editing.replace_cooperation(cooperation_id, data, approved_at=moment,
+                                                        expected_version=cooperation.version)
         payload = {**data.to_json(), "before": before}
         change = await ChangeRequest.create(
             kind=ChangeKind.COOPERATION_UPDATE if before else ChangeKind.COOPERATION_CREATE,

@@ -10,12 +10,12 @@ from service import audit
 from service.accounts.contact_data import ContactData, addressed_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal, require
-from service.approvals import scopes
 from service.approvals.changes import (
+    CONTACT_KINDS,
     KIND_LABELS,
     change_diff,
+    in_scope,
     mark_conflicting,
-    organizations_of_change,
     record_title,
 )
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
@@ -29,21 +29,42 @@ from service.mail.outbox import enqueue
 from service.time import german_datetime, now
 
 MAX_NOTE = 2000
-CONTACT_KINDS = (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION)
 
 
 async def _reviewable(principal: Principal, change_id: int) -> ChangeRequest:
+    """The pending change, locked together with its record. Call inside a transaction.
+
+    Lock order, the same for every writer: the record (contact or cooperation) first, then
+    the change row. A rival decision waits here and then sees the outcome of the first one,
+    so the scope and status checks below always judge the current state.
+    """
     require(principal, Role.APPROVER)
-    change = await ChangeRequest.get_or_none(id=change_id)
-    if change is None:
+    peek = await ChangeRequest.get_or_none(id=change_id)
+    if peek is None:
         raise NotFound(f"No change with id {change_id}.")
-    if not await scopes.covers(principal, await organizations_of_change(change)):
+    if peek.contact_id is not None:
+        await Contact.select_for_update().get_or_none(id=peek.contact_id)
+    elif peek.cooperation_id is not None:
+        await editing.lock_cooperation(peek.cooperation_id)
+    change = await ChangeRequest.select_for_update().get(id=change_id)
+    if not await in_scope(principal, change):
         raise NotAllowed("This change is outside your approval scope.")
     ensure_not_self(principal, change)
     if change.status is not ChangeStatus.PENDING:
         reason = f" ({change.conflict_reason})" if change.conflict_reason else ""
-        raise Conflict(f"This change is {change.status.value.lower()}, not pending{reason}.")
+        raise Conflict(f"This change is {change.status.value.lower()}, not pending{reason}.", details={
+            "status": change.status.value})
     return change
+
+
+async def _decide(change: ChangeRequest, status: ChangeStatus, **values) -> None:
+    """Record the decision only if the change is still pending (rows changed checked)."""
+    updated = await ChangeRequest.filter(id=change.id, status=ChangeStatus.PENDING).update(status=status, **values)
+    if not updated:  # rows changed (SQLite also counts rows its triggers touch)
+        raise Conflict("This change was decided meanwhile; reload it.")
+    change.status = status
+    for name, value in values.items():
+        setattr(change, name, value)
 
 
 async def _notify_submitter(change: ChangeRequest, template: str, extra: dict) -> None:
@@ -74,9 +95,11 @@ async def approve(principal: Principal, change_id: int, comment: str | None) -> 
                 raise Conflict("The contact data changed since this proposal; it cannot be approved as it is.")
             after = ContactData(**change.payload["after"])
             version = contact.version + 1
-            await Contact.filter(id=contact.id).update(
+            updated = await Contact.filter(id=contact.id, version=contact.version).update(
                 **after.to_json(), version=version, last_approved_change_at=moment, state=ContactState.PUBLIC
             )
+            if not updated:
+                raise Conflict("The contact data changed since this proposal; it cannot be approved as it is.")
             await mark_conflicting(contact_id=contact.id, approved_change_id=change.id, new_version=version)
             details = {"changeId": change.id, "version": version, "fields": diff_fields}
             subject = ("contact", contact.id)
@@ -87,22 +110,20 @@ async def approve(principal: Principal, change_id: int, comment: str | None) -> 
                 created = await editing.create_cooperation(data, approved_at=moment)
                 change.cooperation_id, version, before = created.id, 1, None
             else:
-                current = await Cooperation.get(id=change.cooperation_id)
-                if current.version != change.base_version:
+                current = await Cooperation.get_or_none(id=change.cooperation_id)
+                if current is None or current.version != change.base_version:
                     raise Conflict("The cooperation changed since this proposal; it cannot be approved as it is.")
                 before = (await editing.snapshot(change.cooperation_id)).to_json()
-                version = await editing.replace_cooperation(change.cooperation_id, data, approved_at=moment)
+                version = await editing.replace_cooperation(change.cooperation_id, data, approved_at=moment,
+                                                            expected_version=current.version)
             change.payload = {**change.payload, "before": before}
             await mark_conflicting(cooperation_id=change.cooperation_id, approved_change_id=change.id,
                                    new_version=version)
             details = {"changeId": change.id, "version": version, "before": before, "after": data.to_json()}
             subject = ("cooperation", change.cooperation_id)
             record_url = settings.link("cooperations/" + str(change.cooperation_id))
-        change.status = ChangeStatus.APPROVED
-        change.reviewed_by_id = principal.account_id
-        change.reviewed_at = moment
-        change.review_note = comment or None
-        await change.save()
+        await _decide(change, ChangeStatus.APPROVED, reviewed_by_id=principal.account_id, reviewed_at=moment,
+                      review_note=comment or None, payload=change.payload, cooperation_id=change.cooperation_id)
         await audit.record(AuditAction.CHANGE_APPROVED, actor_id=principal.account_id, actor_role=Role.APPROVER.value,
                            subject_type=subject[0], subject_id=subject[1], details=details)
         await _notify_submitter(change, "change_approved", {
@@ -120,11 +141,8 @@ async def reject(principal: Principal, change_id: int, reason: str) -> ChangeReq
     async with in_transaction():
         change = await _reviewable(principal, change_id)
         moment = now()
-        change.status = ChangeStatus.REJECTED
-        change.reviewed_by_id = principal.account_id
-        change.reviewed_at = moment
-        change.review_note = reason
-        await change.save()
+        await _decide(change, ChangeStatus.REJECTED, reviewed_by_id=principal.account_id, reviewed_at=moment,
+                      review_note=reason)
         if change.kind is ChangeKind.CONTACT_CONFIRMATION:
             # The person confirms again; until then they stay hidden.
             await Contact.filter(id=change.contact_id, state=ContactState.AWAITING_APPROVAL).update(
@@ -145,7 +163,7 @@ class ChangeFilter:
 
 
 async def visible_changes(principal: Principal, flt: ChangeFilter, *, limit: int, after_id: int | None) -> list[ChangeRequest]:
-    """Approvers see the changes in their scope, admins all, contact persons their own."""
+    """Approvers see the changes in their scope (the rule approving follows), admins all, everyone their own."""
     require(principal)
     query = ChangeRequest.all()
     if flt.statuses:
@@ -169,8 +187,7 @@ async def visible_changes(principal: Principal, flt: ChangeFilter, *, limit: int
         if not batch:
             break
         for change in batch:
-            if change.submitted_by_id == principal.account_id or await scopes.covers(
-                    principal, await organizations_of_change(change)):
+            if change.submitted_by_id == principal.account_id or await in_scope(principal, change):
                 result.append(change)
                 if len(result) == limit:
                     break
@@ -184,7 +201,7 @@ async def get_visible(principal: Principal, change_id: int) -> ChangeRequest:
     if change is not None:
         if change.submitted_by_id == principal.account_id or principal.has(Role.ADMIN):
             return change
-        if await scopes.covers(principal, await organizations_of_change(change)):
+        if await in_scope(principal, change):
             return change
     raise NotFound(f"No change with id {change_id}.")
 

@@ -23,7 +23,7 @@ from service.catalogue.models import (
     TopicField,
 )
 from service.catalogue.text import search_document, sort_key
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 
 MAX_TITLE = 500
 MAX_TEXT = 10_000
@@ -234,15 +234,31 @@ async def create_cooperation(
     return cooperation
 
 
-async def replace_cooperation(cooperation_id: int, data: CooperationData, *, approved_at: dt.datetime) -> int:
-    """Publish a new state of a cooperation; returns the new version (call inside a transaction)."""
-    cooperation = await Cooperation.get_or_none(id=cooperation_id)
-    if cooperation is None:
-        raise NotFound(f"No cooperation with id {cooperation_id}.")
-    version = cooperation.version + 1
-    await Cooperation.filter(id=cooperation_id).update(
+async def lock_cooperation(cooperation_id: int) -> Cooperation | None:
+    """Read a cooperation and hold its row until the transaction ends (PostgreSQL: FOR UPDATE).
+
+    Every read-modify-write of a cooperation locks this row first, before any change row,
+    so rival writers queue up instead of overwriting each other (and never deadlock).
+    SQLite runs one transaction at a time, which gives the same guarantee.
+    """
+    return await Cooperation.select_for_update().get_or_none(id=cooperation_id)
+
+
+async def replace_cooperation(cooperation_id: int, data: CooperationData, *, approved_at: dt.datetime,
+                              expected_version: int) -> int:
+    """Publish a new state of a cooperation that is still at `expected_version`; returns the new version.
+
+    Call inside a transaction. The update is conditional on the version, so a writer that
+    read an older state fails with Conflict instead of silently replacing a newer one.
+    """
+    version = expected_version + 1
+    updated = await Cooperation.filter(id=cooperation_id, version=expected_version).update(
         search_text=await _search_text(data), last_approved_change_at=approved_at, version=version, **_columns(data)
     )
+    if not updated:  # rows changed (SQLite also counts rows its triggers touch)
+        if not await Cooperation.exists(id=cooperation_id):
+            raise NotFound(f"No cooperation with id {cooperation_id}.")
+        raise Conflict(f"The cooperation is no longer at version {expected_version}; reload it and try again.")
     await CooperationPartner.filter(cooperation_id=cooperation_id).delete()
     await CooperationTopicField.filter(cooperation_id=cooperation_id).delete()
     await _write_links(cooperation_id, data)
