@@ -17,7 +17,7 @@ from service.accounts.contact_data import ContactData, differences, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, Session
 from service.accounts.principal import Principal, require
 from service.approvals import scopes
-from service.approvals.changes import check_base_version, lock_own_contact, submit
+from service.approvals.changes import ERASED, check_base_version, lock_own_contact, submit
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactCooperation, ContactState, Cooperation, Organization
@@ -116,7 +116,7 @@ async def delete_my_contact(principal: Principal) -> None:
         # Contact changes are the person's data whatever their status; proposals unless published.
         await ChangeRequest.filter(Q(contact_id=contact.id) | Q(submitted_by_id=principal.account_id,
                                                                  status__not=ChangeStatus.APPROVED)).update(
-            payload={"erased": True})
+            payload=ERASED)
         await Account.filter(id=principal.account_id).update(
             is_active=False, deleted_at=moment, email=None, first_name=None, last_name=None,
             password_hash=None, initial_password_hmac=None, initial_password_expires_at=None,

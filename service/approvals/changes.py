@@ -122,8 +122,13 @@ async def record_title(change: ChangeRequest) -> str:
     return cooperation.title if cooperation else change.payload.get("title", "")
 
 
+ERASED = {"erased": True}  # the payload of a proposal whose submitter deleted their data
+
+
 async def change_diff(change: ChangeRequest) -> list[FieldChange]:
-    if change.kind in (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION):
+    if change.payload == ERASED:
+        return []
+    if change.kind in CONTACT_KINDS:
         return contact_diff(change.payload.get("before", {}), change.payload.get("after", {}))
     new = CooperationData.from_json(change.payload)
     if change.status is ChangeStatus.PENDING and change.cooperation_id:
