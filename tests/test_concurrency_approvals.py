@@ -113,6 +113,24 @@ async def test_approving_one_change_twenty_times_at_once_approves_it_once(app, g
     assert await OutboxMail.filter(template="change_approved", account_id=submitter).count() == 1
 
 
+async def test_approving_a_proposed_new_cooperation_many_times_creates_it_once(app, gql, confirmed_contact,
+                                                                            make_user, login):
+    person = await confirmed_contact("Bönen", [])
+    title = f"Gemeinsamer Bauhof Testfall {person['last_name']}"
+    proposed = await gql("mutation($i: CooperationInput!) { proposeCooperation(input: $i) { id } }",
+                         {"i": {"title": title, "partners": [{"organizationId": person["organization_id"]}]}},
+                         headers=person["headers"])
+    change_id = proposed.data["proposeCooperation"]["id"]
+    approver = await login(*await make_user("APPROVER", scope="05978"))
+
+    results = await simultaneously(app, [(APPROVE, {"id": change_id}, approver)] * 15)
+
+    ok, codes = outcomes(results, "approveChange")
+    assert len(ok) == 1 and codes == ["CONFLICT"] * 14
+    assert await Cooperation.filter(title=title).count() == 1
+    assert len(await approvals_of([int(change_id)])) == 1
+
+
 async def test_approve_and_reject_at_once_decide_the_change_once(app, gql, confirmed_contact, make_user, login):
     person = await confirmed_contact("Holzwickede", [])
     result = await gql(UPDATE_ME, {"i": contact_fields(person, phone="+49 000 401"), "v": 1}, headers=person["headers"])
