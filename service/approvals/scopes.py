@@ -32,11 +32,6 @@ async def ancestors_of(organization_ids: Iterable[int]) -> set[int]:
     )
 
 
-async def covers(principal: Principal, organization_ids: Iterable[int]) -> bool:
-    """One state of a record: at least one of its organisations lies in the approver's scope."""
-    return await covers_all_states(principal, [set(organization_ids)])
-
-
 async def covers_all_states(principal: Principal, states: Sequence[set[int]]) -> bool:
     """Every given state of a record (published, proposed) has an organisation in the approver's scope."""
     if not principal.has(Role.APPROVER):

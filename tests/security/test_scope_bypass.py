@@ -101,6 +101,8 @@ async def test_a_proposal_adding_an_in_scope_town_stays_with_the_records_own_app
     assert change_id not in {c["id"] for c in (await gql(PENDING, headers=unna)).data["pendingChanges"]}
     unna_account = (await fetch("SELECT id FROM account WHERE username = ?", [unna_name]))[0]["id"]
     assert await OutboxMail.filter(template="approver_notification", account_id=unna_account).count() == 0
+    saar_account = (await fetch("SELECT id FROM account WHERE username = ?", [saar_name]))[0]["id"]
+    assert await OutboxMail.filter(template="approver_notification", account_id=saar_account).count() == 1
     assert (await Cooperation.get(id=int(coop_id))).version == version
 
     assert change_id in {c["id"] for c in (await gql(PENDING, headers=saarland)).data["pendingChanges"]}
