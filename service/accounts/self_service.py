@@ -14,17 +14,21 @@ from service import audit
 from service.accounts import sessions
 from service.accounts.contact_data import ContactData, differences, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, Session
-from service.accounts.principal import Principal, require
+from service.accounts.principal import Principal, RequiredAction, require
 from service.approvals import scopes
 from service.approvals.changes import check_base_version, submit
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactCooperation, ContactState, Cooperation, Organization
-from service.errors import Conflict, InvalidInput, NotAllowed
+from service.errors import ActionRequired, Conflict, InvalidInput, NotAllowed
 from service.mail.models import MailStatus, OutboxMail
 from service.mail.outbox import enqueue
 from service.time import german_datetime, now
 
+PASSWORD_FIRST_MESSAGE = (
+    "Set your own password first (changePassword), then confirm your data. / "
+    "Bitte legen Sie zuerst Ihr eigenes Passwort fest und bestätigen Sie danach Ihre Daten."
+)
 PERSONAL_FIELDS = ("salutation", "title", "first_name", "last_name", "function", "email", "phone")
 
 
@@ -43,17 +47,24 @@ async def confirm_my_data(principal: Principal, data: ContactData, consent: bool
     contact = await _own_contact(principal)
     if contact.state not in (ContactState.CREATED, ContactState.INVITED):
         raise Conflict("Your data are already confirmed; use updateMyContact to change them.")
+    # Read from the account, not from the session: a session opened with the initial password
+    # must set the person's own password before anything is published.
+    if await Account.filter(id=principal.account_id, password_hash__isnull=True).exists():
+        raise ActionRequired(PASSWORD_FIRST_MESSAGE, details={"requiredActions": RequiredAction.SET_PASSWORD.value})
     if consent is not True:
         raise InvalidInput("Your data are published only with your consent: tick the consent box.", field="consent")
     data = normalise(data)
     current = ContactData.of(contact)
     moment = now()
     async with in_transaction():
-        await Contact.filter(id=contact.id).update(consent_at=moment, confirmed_at=moment)
-        if not differences(current, data):
-            await Contact.filter(id=contact.id).update(state=ContactState.PUBLIC)
-        else:
-            await Contact.filter(id=contact.id).update(state=ContactState.AWAITING_APPROVAL)
+        # Conditional on the state read above: two confirmations at once publish (or submit) once.
+        state = ContactState.AWAITING_APPROVAL if differences(current, data) else ContactState.PUBLIC
+        confirmed = await Contact.filter(
+            id=contact.id, state__in=[ContactState.CREATED, ContactState.INVITED]
+        ).update(consent_at=moment, confirmed_at=moment, state=state)
+        if not confirmed:
+            raise Conflict("Your data are already confirmed; use updateMyContact to change them.")
+        if state is ContactState.AWAITING_APPROVAL:
             await submit(principal, ChangeKind.CONTACT_CONFIRMATION,
                          {"before": current.to_json(), "after": data.to_json()},
                          contact_id=contact.id, base_version=contact.version)

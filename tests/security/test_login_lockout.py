@@ -1,0 +1,114 @@
+"""Issue 10.3: wrong passwords must slow the attacker down, never lock the real user out.
+
+Throttled is what an attacker controls: the address, and username with address; the username's
+own wait applies only to addresses that have already failed for it. Every test drives the real
+ASGI app from several client addresses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from service.accounts import throttle
+from service.accounts.models import LoginThrottle
+from tests.conftest import LOGIN, unique
+
+ATTACKER = "198.51.100.66"
+OWNER = "192.0.2.10"
+
+
+async def _code(result) -> str:
+    return result.codes[0] if result.errors else "OK"
+
+
+async def test_the_owner_signs_in_from_a_clean_address_while_the_attacker_is_throttled(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    attacker = gql_from(ATTACKER)
+    codes = [await _code(await attacker(LOGIN, {"u": username, "p": f"guess-{i}-wrong"})) for i in range(12)]
+    assert codes[:throttle.FREE_FAILURES] == ["UNAUTHENTICATED"] * throttle.FREE_FAILURES
+    assert set(codes[throttle.FREE_FAILURES:]) == {"TOO_MANY_ATTEMPTS"}
+    # At the attacker's address even the right password waits (so the wait reveals nothing) ...
+    assert (await attacker(LOGIN, {"u": username, "p": password})).codes == ["TOO_MANY_ATTEMPTS"]
+    # ... while the owner, from an address without failures, gets straight in.
+    owner = await gql_from(OWNER)(LOGIN, {"u": username, "p": password})
+    assert not owner.errors and owner.data["login"]["me"]["username"] == username
+    # The owner's success does not clear the attacker's wait.
+    assert (await attacker(LOGIN, {"u": username, "p": "guess-again-1"})).codes == ["TOO_MANY_ATTEMPTS"]
+
+
+async def test_too_many_attempts_carries_retry_after_seconds(gql_from, make_user):
+    username, _ = await make_user("ADMIN")
+    attacker = gql_from(ATTACKER)
+    for i in range(throttle.FREE_FAILURES):
+        await attacker(LOGIN, {"u": username, "p": f"guess-{i}-wrong"})
+    refused = await attacker(LOGIN, {"u": username, "p": "guess-x-wrong"})
+    [error] = refused.errors
+    assert error["extensions"]["code"] == "TOO_MANY_ATTEMPTS"
+    seconds = error["extensions"]["retryAfterSeconds"]
+    assert isinstance(seconds, int) and 1 <= seconds <= 15 * 60
+    assert re.fullmatch(rf"Too many failed sign-ins\. Try again in {seconds} seconds\.", error["message"])
+    assert refused.data is None or refused.data.get("login") is None
+
+
+async def _pass_time() -> None:
+    """Let every current wait run out (as if the attacker waited for retryAfterSeconds)."""
+    await LoginThrottle.filter(blocked_until_ms__isnull=False).update(blocked_until_ms=0)
+
+
+async def test_an_attacker_at_one_address_is_slowed_down_exponentially(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    attacker = gql_from(ATTACKER)
+    for i in range(throttle.FREE_FAILURES):
+        assert (await attacker(LOGIN, {"u": username, "p": f"guess-{i}-wrong"})).codes == ["UNAUTHENTICATED"]
+    waits = []
+    for i in range(4):
+        refused = await attacker(LOGIN, {"u": username, "p": "guess-early-wrong"})
+        waits.append(refused.errors[0]["extensions"]["retryAfterSeconds"])
+        await _pass_time()
+        # Once the wait is over exactly one more guess is verified, then the next, longer wait begins.
+        assert (await attacker(LOGIN, {"u": username, "p": f"guess-late-{i}"})).codes == ["UNAUTHENTICATED"]
+    assert waits == [1, 2, 4, 8]
+    # The refused attempts are counted, the verified ones too.
+    row = await LoginThrottle.get(key=throttle.PAIR.key(username, ATTACKER))
+    assert (row.count, row.refused) == (throttle.FREE_FAILURES + 4, 4)
+    assert not (await gql_from(OWNER)(LOGIN, {"u": username, "p": password})).errors
+
+
+async def test_a_distributed_attack_gets_one_guess_per_address_then_the_accounts_wait(gql_from, make_user):
+    """Many addresses, few guesses each: the username's own count slows every address that failed."""
+    username, password = await make_user("ADMIN")
+    bots = [f"198.51.100.{n}" for n in range(100, 100 + throttle.USER.free)]
+    for bot in bots:  # one failure each: no address reaches its own limit
+        assert (await gql_from(bot)(LOGIN, {"u": username, "p": f"bot-{bot}"})).codes == ["UNAUTHENTICATED"]
+    # The username has now failed often enough: an address that failed before must wait ...
+    second = await gql_from(bots[0])(LOGIN, {"u": username, "p": "bot-second-guess"})
+    assert second.codes == ["TOO_MANY_ATTEMPTS"] and second.errors[0]["extensions"]["retryAfterSeconds"] >= 1
+    # ... the owner from an address without failures is not held back by it.
+    assert not (await gql_from(OWNER)(LOGIN, {"u": username, "p": password})).errors
+
+
+async def test_one_address_trying_many_usernames_is_slowed_down(gql_from):
+    attacker = gql_from(ATTACKER)
+    codes = [await _code(await attacker(LOGIN, {"u": unique("spray"), "p": "Sommer2026!"}))
+             for _ in range(throttle.FREE_FAILURES_PER_ADDRESS + 3)]
+    assert codes == (["UNAUTHENTICATED"] * throttle.FREE_FAILURES_PER_ADDRESS + ["TOO_MANY_ATTEMPTS"] * 3)
+    assert (await gql_from(OWNER)(LOGIN, {"u": unique("spray"), "p": "Sommer2026!"})).codes == ["UNAUTHENTICATED"]
+
+
+async def test_an_ipv6_client_is_one_address_per_64_prefix(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    for n in range(1, throttle.FREE_FAILURES + 1):  # a new address in the same /64 for every guess
+        assert (await gql_from(f"2001:db8:1:2::{n:x}")(LOGIN, {"u": username, "p": f"v6-{n}"})).codes == [
+            "UNAUTHENTICATED"]
+    assert (await gql_from("2001:db8:1:2::ffff")(LOGIN, {"u": username, "p": "v6-x"})).codes == ["TOO_MANY_ATTEMPTS"]
+    assert not (await gql_from("2001:db8:1:3::1")(LOGIN, {"u": username, "p": password})).errors
+
+
+async def test_errors_stay_generic_and_the_throttle_table_holds_no_names(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    ghost = unique("ghost")
+    wrong = await gql_from(ATTACKER)(LOGIN, {"u": username, "p": "nope-nope-1"})
+    unknown = await gql_from(ATTACKER)(LOGIN, {"u": ghost, "p": "nope-nope-1"})
+    assert wrong.errors[0]["message"] == unknown.errors[0]["message"] == "Unknown username or wrong password."
+    keys = await LoginThrottle.all().values_list("key", flat=True)
+    assert keys and not any(username in k or ghost in k or ATTACKER in k for k in keys)
