@@ -11,14 +11,16 @@ What is throttled is what an attacker controls:
 
 - ``addr``: the client address (an IPv6 address by its /64): 20 free, for offices behind one address;
 - ``pair``: username and address together: 5 free;
-- ``user``: the typed username across all addresses: 10 free, but its wait applies only to addresses
-  that have already failed for this username. A correct password from an address without failures
-  always gets through, so a flood of wrong passwords never closes the account for its owner, while
-  every address of a distributed attack gets one try before it is slowed down with the account's wait.
+- ``user``: the typed username across all addresses: 10 free, but its wait holds back only addresses
+  that have tried this username before and never signed in with it (``known``: an address where the
+  username signed in, remembered for 90 days). A correct password from an address without failures,
+  or from the owner's usual address, always gets through, so a flood of wrong passwords never closes
+  the account for its owner; a distributed attack gets one try per fresh address, and every further
+  try from an address waits the account's wait.
 
 Waits grow exponentially (1 s, 2 s, 4 s, … capped at 15 minutes) and are forgotten after 24 hours
-without failures. Refused attempts are counted (``refused``) but cost no password verification and do
-not extend the wait. Keys are keyed hashes of what the client typed, so an unknown username is
+without attempts. Refused attempts are counted (``refused``) but cost no password verification and
+do not extend the wait. Keys are keyed hashes of what the client typed, so an unknown username is
 throttled exactly like a real one and the table holds neither usernames nor addresses.
 
 Reset mails use the same statement with a spacing rule: per account one mail per 5 minutes and at
@@ -30,6 +32,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
+import random
+import re
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
@@ -42,6 +46,8 @@ from service.time import now
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
+KNOWN_FOR_MS = 90 * DAY_MS  # an address where a username signed in stays known for it this long
+PURGE_CHANCE = 0.01  # about every hundredth sign-in deletes records nobody needs any more
 
 
 @dataclass(frozen=True)
@@ -121,20 +127,20 @@ def _now_ms() -> int:
 
 
 def _statement(sql: str, dialect: str, values: dict[str, object]) -> tuple[str, list[object]]:
-    """Named ``:now`` / ``:key`` markers to positional parameters (integers cast for PostgreSQL)."""
+    """``:name`` markers to positional parameters (integers cast to BIGINT for PostgreSQL)."""
     params: list[object] = []
-    out = []
-    for index, piece in enumerate(sql.split(":")):
-        if index == 0:
-            out.append(piece)
-            continue
-        name = next((n for n in values if piece.startswith(n)), None)
-        if name is None:
-            out.append(":" + piece)
-            continue
-        out.append(("CAST(? AS BIGINT)" if isinstance(values[name], int) else "?") + piece[len(name):])
-        params.append(values[name])
-    return render("".join(out), dialect), params
+
+    def placeholder(match: re.Match) -> str:
+        value = values[match.group(1)]
+        params.append(value)
+        return "CAST(? AS BIGINT)" if isinstance(value, int) else "?"
+
+    return render(re.sub(r":([a-z_][a-z0-9_]*)", placeholder, sql), dialect), params
+
+
+async def _run(conn, sql: str, **values: object) -> list[dict]:
+    statement, params = _statement(sql, conn.capabilities.dialect, values)
+    return await conn.execute_query_dict(statement, params)
 
 
 def _take_sql(rule: Rule, check: bool) -> str:
@@ -153,26 +159,19 @@ def _take_sql(rule: Rule, check: bool) -> str:
 
 
 async def _take(conn, rule: Rule, key: str, now_ms: int, *, check: bool = True) -> int | None:
-    """Count one attempt on ``key``; None (nothing counted) if the key is blocked and ``check``."""
-    sql, params = _statement(_take_sql(rule, check), conn.capabilities.dialect, {"key": key, "now": now_ms})
-    rows = await conn.execute_query_dict(sql, params)
+    """Count one attempt on ``key``: the new count, or None (nothing counted) if blocked and ``check``."""
+    rows = await _run(conn, _take_sql(rule, check), key=key, now=now_ms)
     return rows[0]["count"] if rows else None
 
 
-async def _refuse(keys: list[str], now_ms: int) -> dt.timedelta:
-    """Count a refused attempt on the blocked ones among ``keys``; the longest remaining wait."""
-    conn = db.connection()
-    marks = ", ".join(f":key{i}" for i in range(len(keys)))
-    values: dict[str, object] = {f"key{i}": k for i, k in enumerate(keys)}
-    values["now"] = now_ms
-    # Longer names first, so ":key1" is never read as ":key" followed by "1".
-    ordered = dict(sorted(values.items(), key=lambda item: -len(item[0])))
-    sql, params = _statement(
-        f'UPDATE throttle SET refused = refused + 1 WHERE "key" IN ({marks}) AND blocked_until_ms > :now '
-        "RETURNING blocked_until_ms", conn.capabilities.dialect, ordered)
-    rows = await conn.execute_query_dict(sql, params)
-    until = max((r["blocked_until_ms"] for r in rows), default=now_ms + 1000)
-    return dt.timedelta(milliseconds=max(until - now_ms, 1000))
+async def _refuse(keys: list[str], now_ms: int) -> int:
+    """Count a refused attempt on the blocked ones among ``keys``; the longest remaining wait in seconds."""
+    values: dict[str, object] = {f"k{i}": k for i, k in enumerate(keys)}
+    marks = ", ".join(f":{name}" for name in values)
+    rows = await _run(db.connection(), f'UPDATE throttle SET refused = refused + 1 WHERE "key" IN ({marks}) '
+                      "AND blocked_until_ms > :now RETURNING blocked_until_ms", now=now_ms, **values)
+    until = max((r["blocked_until_ms"] for r in rows), default=now_ms)
+    return max(1, math.ceil((until - now_ms) / 1000))
 
 
 class _Blocked(Exception):
@@ -180,9 +179,17 @@ class _Blocked(Exception):
         self.keys = keys
 
 
-def too_many(wait: dt.timedelta, what: str) -> TooManyAttempts:
-    seconds = max(1, math.ceil(wait.total_seconds()))
+def too_many(seconds: int, what: str) -> TooManyAttempts:
     return TooManyAttempts(f"Too many {what}. Try again in {seconds} seconds.", retry_after_seconds=seconds)
+
+
+async def purge_stale(now_ms: int | None = None) -> int:
+    """Delete records nobody needs any more (counts are forgotten after a day, known addresses after 90)."""
+    now_ms = now_ms if now_ms is not None else _now_ms()
+    rows = await _run(db.connection(),
+                      "DELETE FROM throttle WHERE last_ms < :old AND (\"key\" NOT LIKE 'known:%' OR last_ms < :ancient) "
+                      'RETURNING "key"', old=now_ms - 2 * DAY_MS, ancient=now_ms - KNOWN_FOR_MS)
+    return len(rows)
 
 
 # --- sign-in ------------------------------------------------------------------------------------
@@ -192,8 +199,16 @@ def too_many(wait: dt.timedelta, what: str) -> TooManyAttempts:
 class LoginAttempt:
     """A counted sign-in attempt; pass it to `login_succeeded` to refund it."""
 
-    keys: dict[str, str]
-    user_checked: bool
+    pair: str
+    address: str
+    user: str
+    known: str
+
+
+def _login_keys(username: str, client_address: str | None) -> LoginAttempt:
+    address = address_key(client_address) or "-"
+    return LoginAttempt(pair=PAIR.key(username, address), address=ADDRESS.key(address), user=USER.key(username),
+                        known=f"known:{PAIR.key(username, address).split(':', 1)[1]}")
 
 
 async def begin_login(username: str, client_address: str | None) -> LoginAttempt:
@@ -202,66 +217,71 @@ async def begin_login(username: str, client_address: str | None) -> LoginAttempt
     One transaction counts on all keys or (when one is blocked) on none; the kinds are always
     taken in the same order (pair, address, username), so concurrent attempts cannot deadlock.
     """
-    address = address_key(client_address) or "-"
-    keys = {"pair": PAIR.key(username, address), "addr": ADDRESS.key(address), "user": USER.key(username)}
+    attempt = _login_keys(username, client_address)
     now_ms = _now_ms()
+    if random.random() < PURGE_CHANCE:
+        await purge_stale(now_ms)
     try:
         async with in_transaction() as conn:
-            pair = await _take(conn, PAIR, keys["pair"], now_ms)
+            pair = await _take(conn, PAIR, attempt.pair, now_ms)
             if pair is None:
-                raise _Blocked(list(keys.values()))
-            # An address without earlier attempts for this username is not held back by the
-            # username's wait (it is still counted there).
-            user_checked = pair > 1
-            blocked = [keys["addr"], keys["user"]] if user_checked else [keys["addr"]]
-            if await _take(conn, ADDRESS, keys["addr"], now_ms) is None:
+                raise _Blocked([attempt.pair, attempt.address, attempt.user])
+            # The username's own wait holds back only addresses that have tried this username before
+            # and never signed in with it: a flood of wrong passwords does not close the account for
+            # its owner at a clean or known address (both still count towards it).
+            user_checked = pair > 1 and not await _run(
+                conn, 'SELECT 1 AS known FROM throttle WHERE "key" = :key AND last_ms > :since',
+                key=attempt.known, since=now_ms - KNOWN_FOR_MS)
+            blocked = [attempt.address, attempt.user] if user_checked else [attempt.address]
+            if await _take(conn, ADDRESS, attempt.address, now_ms) is None:
                 raise _Blocked(blocked)
-            if await _take(conn, USER, keys["user"], now_ms, check=user_checked) is None:
+            if await _take(conn, USER, attempt.user, now_ms, check=user_checked) is None:
                 raise _Blocked(blocked)
     except _Blocked as refused:
         raise too_many(await _refuse(refused.keys, now_ms), "failed sign-ins") from None
-    return LoginAttempt(keys=keys, user_checked=user_checked)
+    return attempt
 
 
 async def login_succeeded(attempt: LoginAttempt) -> None:
-    """Refund the attempt: the (username, address) record is cleared, the others lose one count.
+    """Refund the attempt and remember the address as known for this username.
 
-    Earlier failures of the address and of the username stay counted: one success does not clear
-    what an attacker did from elsewhere or under other usernames.
+    The (username, address) record is cleared; the address and the username lose this one count
+    only: one success does not clear what an attacker did from elsewhere or under other usernames.
+    Run it in the transaction that opens the session.
     """
     conn = db.connection()
-    dialect = conn.capabilities.dialect
-    sql, params = _statement('DELETE FROM throttle WHERE "key" = :key', dialect, {"key": attempt.keys["pair"]})
-    await conn.execute_query(sql, params)
-    for rule, key in ((ADDRESS, attempt.keys["addr"]), (USER, attempt.keys["user"])):
-        sql, params = _statement(
-            f'UPDATE throttle SET "count" = "count" - 1, blocked_until_ms = CASE WHEN "count" - 1 < {rule.free} '
-            'THEN NULL ELSE blocked_until_ms END WHERE "key" = :key AND "count" > 0', dialect, {"key": key})
-        await conn.execute_query(sql, params)
+    now_ms = _now_ms()
+    await _run(conn, 'DELETE FROM throttle WHERE "key" = :key RETURNING "key"', key=attempt.pair)
+    for rule, key in ((ADDRESS, attempt.address), (USER, attempt.user)):
+        await _run(conn, f'UPDATE throttle SET "count" = "count" - 1, blocked_until_ms = CASE WHEN "count" - 1 < '
+                   f'{rule.free} THEN NULL ELSE blocked_until_ms END WHERE "key" = :key AND "count" > 0 '
+                   'RETURNING "count"', key=key)
+    await _run(conn, 'INSERT INTO throttle ("key", "count", refused, window_started_ms, last_ms, blocked_until_ms) '
+               'VALUES (:key, 1, 0, :now, :now, NULL) ON CONFLICT ("key") DO UPDATE SET "count" = throttle."count" + 1, '
+               'last_ms = :now RETURNING "count"', key=attempt.known, now=now_ms)
 
 
 # --- password-reset mails -------------------------------------------------------------------------
 
 
-def reset_address_key(client_address: str | None) -> str:
-    return RESET_ADDRESS.key(address_key(client_address) or "-")
-
-
 async def take_reset_address(client_address: str | None) -> bool:
     """Count one reset request from the address; False if the address has asked too often."""
+    key = RESET_ADDRESS.key(address_key(client_address) or "-")
     now_ms = _now_ms()
     async with in_transaction() as conn:
-        counted = await _take(conn, RESET_ADDRESS, reset_address_key(client_address), now_ms)
+        counted = await _take(conn, RESET_ADDRESS, key, now_ms)
     if counted is None:
-        await _refuse([reset_address_key(client_address)], now_ms)
+        await _refuse([key], now_ms)
         return False
     return True
 
 
 async def take_reset_account(conn, account_id: int) -> bool:
-    """Count one reset mail for the account inside the caller's transaction; False if too soon."""
-    now_ms = _now_ms()
+    """Count one reset mail for the account in the caller's transaction (which holds the row until it
+    commits, so simultaneous requests send one mail); False if it is too soon."""
     key = RESET_ACCOUNT.key(str(account_id))
+    now_ms = _now_ms()
     if await _take(conn, RESET_ACCOUNT, key, now_ms) is None:
+        await _refuse([key], now_ms)
         return False
     return True

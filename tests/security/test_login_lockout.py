@@ -112,3 +112,27 @@ async def test_errors_stay_generic_and_the_throttle_table_holds_no_names(gql_fro
     assert wrong.errors[0]["message"] == unknown.errors[0]["message"] == "Unknown username or wrong password."
     keys = await LoginThrottle.all().values_list("key", flat=True)
     assert keys and not any(username in k or ghost in k or ATTACKER in k for k in keys)
+
+
+async def test_the_owner_who_mistypes_at_a_known_address_is_not_held_back_by_the_attack(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    home, cafe = gql_from("192.0.2.20"), gql_from("192.0.2.21")
+    assert not (await home(LOGIN, {"u": username, "p": password})).errors  # home is now known
+    for n in range(throttle.USER.free + 5):  # a distributed attack pushes the username's own wait
+        await gql_from(f"198.51.100.{n + 1}")(LOGIN, {"u": username, "p": f"bot-{n}"})
+    assert (await home(LOGIN, {"u": username, "p": "mistyped-1"})).codes == ["UNAUTHENTICATED"]
+    assert not (await home(LOGIN, {"u": username, "p": password})).errors
+    # An address that failed for this username and never signed in with it waits.
+    assert (await cafe(LOGIN, {"u": username, "p": "mistyped-2"})).codes == ["UNAUTHENTICATED"]
+    assert (await cafe(LOGIN, {"u": username, "p": password})).codes == ["TOO_MANY_ATTEMPTS"]
+
+
+async def test_records_nobody_needs_are_purged(gql_from, make_user):
+    username, password = await make_user("ADMIN")
+    await gql_from(ATTACKER)(LOGIN, {"u": username, "p": "nope-nope-2"})
+    await gql_from(OWNER)(LOGIN, {"u": username, "p": password})
+    kinds = sorted(k.split(":")[0] for k in await LoginThrottle.all().values_list("key", flat=True))
+    assert kinds == ["addr", "addr", "known", "pair", "user"]
+    later = max(await LoginThrottle.all().values_list("last_ms", flat=True)) + 3 * throttle.DAY_MS
+    assert await throttle.purge_stale(later) == 4  # the known address stays
+    assert await throttle.purge_stale(later + throttle.KNOWN_FOR_MS) == 1
