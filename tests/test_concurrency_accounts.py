@@ -8,6 +8,7 @@ reach the password verification (counted here by their LOGIN_FAILED audit entrie
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 
@@ -40,10 +41,14 @@ async def test_fifty_simultaneous_wrong_passwords_are_all_counted_and_only_the_f
     results, seconds = await _burst(attacker(LOGIN, {"u": username, "p": f"wrong-{i}-pw"}) for i in range(50))
     codes = _summary(results)
     assert set(codes) <= {"UNAUTHENTICATED", "TOO_MANY_ATTEMPTS"}, codes  # no INTERNAL_SERVER_ERROR
-    # The first wait (1 s) is longer than the burst of reservations, so exactly the free ones got through.
-    assert codes["UNAUTHENTICATED"] == throttle.FREE_FAILURES, (codes, seconds)
+    # Exactly the free ones are verified while the first wait (1 s) runs; should the burst outlast it
+    # on a loaded machine, each later verification needs a wait to have passed (1 s, then 2 s, 4 s …),
+    # so k extra ones need 2^k − 1 seconds.
+    extra_allowed = math.floor(math.log2(1 + seconds))
+    assert throttle.FREE_FAILURES <= codes["UNAUTHENTICATED"] <= throttle.FREE_FAILURES + extra_allowed, (
+        codes, seconds)
     verified = await AuditEntry.filter(action=AuditAction.LOGIN_FAILED.value, subject_id=account.id).count()
-    assert verified == throttle.FREE_FAILURES
+    assert verified == codes["UNAUTHENTICATED"]
     pair = await LoginThrottle.get(key=throttle.PAIR.key(username, ATTACKER))
     assert (pair.count, pair.refused) == (codes["UNAUTHENTICATED"], codes["TOO_MANY_ATTEMPTS"])
     assert pair.count + pair.refused == 50
@@ -54,12 +59,13 @@ async def test_fifty_simultaneous_wrong_passwords_are_all_counted_and_only_the_f
 @requires_postgres
 async def test_fifty_simultaneous_usernames_from_one_address_reach_at_most_its_free_attempts(gql_from):
     attacker = gql_from(ATTACKER)
-    results, _ = await _burst(attacker(LOGIN, {"u": unique("spray"), "p": "Winter2026!"}) for _ in range(50))
+    results, seconds = await _burst(attacker(LOGIN, {"u": unique("spray"), "p": "Winter2026!"}) for _ in range(50))
     codes = _summary(results)
-    assert codes == {"UNAUTHENTICATED": throttle.FREE_FAILURES_PER_ADDRESS,
-                     "TOO_MANY_ATTEMPTS": 50 - throttle.FREE_FAILURES_PER_ADDRESS}, codes
+    assert set(codes) <= {"UNAUTHENTICATED", "TOO_MANY_ATTEMPTS"}, codes
+    free = throttle.FREE_FAILURES_PER_ADDRESS
+    assert free <= codes["UNAUTHENTICATED"] <= free + math.floor(math.log2(1 + seconds)), (codes, seconds)
     address = await LoginThrottle.get(key=throttle.ADDRESS.key(ATTACKER))
-    assert address.count == throttle.FREE_FAILURES_PER_ADDRESS and address.refused == 50 - address.count
+    assert (address.count, address.refused) == (codes["UNAUTHENTICATED"], codes["TOO_MANY_ATTEMPTS"])
 
 
 @requires_postgres
