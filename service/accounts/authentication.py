@@ -79,9 +79,11 @@ async def logout(principal: Principal) -> None:
 async def change_password(principal: Principal, current_password: str, new_password: str) -> None:
     """Also the way to leave the initial password behind; ends the account's other sessions."""
     account = await Account.get(id=principal.account_id)
+    check = await throttle.begin_current_password_check(account.id)
     if account.password_hash:
         if not await passwords.verify_password(account.password_hash, current_password):
             raise InvalidInput("The current password is not correct.", field="currentPassword")
+        await throttle.current_password_confirmed(check)
         passwords.check_policy(new_password, username=account.username)
         if new_password == current_password:
             raise InvalidInput("The new password must differ from the current one.", field="newPassword")
@@ -96,6 +98,7 @@ async def change_password(principal: Principal, current_password: str, new_passw
     await passwords.verify_password(None, current_password)
     if not _initial_password_valid(account, current_password):
         raise InvalidInput("The current password is not correct.", field="currentPassword")
+    await throttle.current_password_confirmed(check)
     async with in_transaction():
         await set_first_password(account, new_password)
         await sessions.revoke_all(account.id, except_session_id=principal.session_id)

@@ -94,6 +94,7 @@ class Rule:
 ADDRESS = Rule("addr", free=20)
 PAIR = Rule("pair", free=5)
 USER = Rule("user", free=10)
+CURRENT_PASSWORD = Rule("current-pw", free=5)  # changePassword's check of the current password, per account
 RESET_ACCOUNT = Rule("reset-acct", free=3, window_ms=DAY_MS, spacing_ms=5 * 60 * 1000)
 RESET_ADDRESS = Rule("reset-addr", free=10, window_ms=HOUR_MS, spacing_ms=0)
 
@@ -259,6 +260,24 @@ async def login_succeeded(attempt: LoginAttempt) -> None:
     await _run(conn, 'INSERT INTO throttle ("key", "count", refused, window_started_ms, last_ms, blocked_until_ms) '
                'VALUES (:key, 1, 0, :now, :now, NULL) ON CONFLICT ("key") DO UPDATE SET "count" = throttle."count" + 1, '
                'last_ms = :now RETURNING "count"', key=attempt.known, now=now_ms)
+
+
+# --- the current password, checked by changePassword ---------------------------------------------
+
+
+async def begin_current_password_check(account_id: int) -> str:
+    """Count a check of the current password (a signed-in session must not guess it unhindered)."""
+    key = CURRENT_PASSWORD.key(str(account_id))
+    now_ms = _now_ms()
+    async with in_transaction() as conn:
+        counted = await _take(conn, CURRENT_PASSWORD, key, now_ms)
+    if counted is None:
+        raise too_many(await _refuse([key], now_ms), "wrong current passwords")
+    return key
+
+
+async def current_password_confirmed(key: str) -> None:
+    await _run(db.connection(), 'DELETE FROM throttle WHERE "key" = :key RETURNING "key"', key=key)
 
 
 # --- password-reset mails -------------------------------------------------------------------------

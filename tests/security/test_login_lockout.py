@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from service.accounts import throttle
-from service.accounts.models import LoginThrottle
+from service.accounts.models import Account, LoginThrottle
 from tests.conftest import LOGIN, unique
 
 ATTACKER = "198.51.100.66"
@@ -136,3 +136,17 @@ async def test_records_nobody_needs_are_purged(gql_from, make_user):
     later = max(await LoginThrottle.all().values_list("last_ms", flat=True)) + 3 * throttle.DAY_MS
     assert await throttle.purge_stale(later) == 4  # the known address stays
     assert await throttle.purge_stale(later + throttle.KNOWN_FOR_MS) == 1
+
+
+async def test_a_signed_in_session_cannot_guess_the_current_password_unhindered(gql, make_user, login):
+    """changePassword verifies the current password: it is throttled per account like a sign-in."""
+    username, password = await make_user("ADMIN")
+    headers = await login(username, password)
+    change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { username } }"
+    codes = [(await gql(change, {"c": f"guess-{i}-pw", "n": "Ganz-neues-Kennwort-5"}, headers=headers)).codes[0]
+             for i in range(throttle.CURRENT_PASSWORD.free + 2)]
+    assert codes == ["BAD_USER_INPUT"] * throttle.CURRENT_PASSWORD.free + ["TOO_MANY_ATTEMPTS"] * 2
+    await _pass_time()
+    assert not (await gql(change, {"c": password, "n": "Ganz-neues-Kennwort-5"}, headers=headers)).errors
+    account = await Account.get(username=username)
+    assert not await LoginThrottle.filter(key=throttle.CURRENT_PASSWORD.key(str(account.id))).exists()
