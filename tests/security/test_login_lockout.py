@@ -150,3 +150,18 @@ async def test_a_signed_in_session_cannot_guess_the_current_password_unhindered(
     assert not (await gql(change, {"c": password, "n": "Ganz-neues-Kennwort-5"}, headers=headers)).errors
     account = await Account.get(username=username)
     assert not await LoginThrottle.filter(key=throttle.CURRENT_PASSWORD.key(str(account.id))).exists()
+
+
+async def test_the_wait_is_capped_at_fifteen_minutes_and_forgotten_after_a_day(gql_from, make_user):
+    username, _ = await make_user("ADMIN")
+    attacker = gql_from(ATTACKER)
+    await attacker(LOGIN, {"u": username, "p": "first-guess-1"})
+    key = throttle.PAIR.key(username, ATTACKER)
+    await LoginThrottle.filter(key=key).update(count=500)  # a long, patient attack
+    assert (await attacker(LOGIN, {"u": username, "p": "next-guess-1"})).codes == ["UNAUTHENTICATED"]
+    capped = await attacker(LOGIN, {"u": username, "p": "next-guess-2"})
+    assert capped.errors[0]["extensions"]["retryAfterSeconds"] == 15 * 60
+    row = await LoginThrottle.get(key=key)
+    await LoginThrottle.filter(key=key).update(last_ms=row.last_ms - throttle.DAY_MS, blocked_until_ms=0)
+    assert (await attacker(LOGIN, {"u": username, "p": "a-day-later-1"})).codes == ["UNAUTHENTICATED"]
+    assert (await LoginThrottle.get(key=key)).count == 1
