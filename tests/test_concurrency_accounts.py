@@ -1,4 +1,4 @@
-"""Accounts under simultaneous requests (issue 9.2, 10.9), through the real ASGI app on PostgreSQL.
+"""Accounts under simultaneous requests (issues 9.2, 10.9, and the first confirmation), through the real ASGI app on PostgreSQL.
 
 Every check-and-count of the throttle is one atomic upsert: however many attempts arrive at once,
 each is counted exactly once, none fails with a unique-key violation, and at most the free ones
@@ -10,9 +10,17 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import uuid
 from collections import Counter
 
+from tortoise.transactions import in_transaction
+
 from service.accounts import throttle
+from service.accounts.contact_data import ContactData
+from service.accounts.onboarding import NewContact, create_contact, invite, set_first_password
+from service.approvals.models import ChangeKind, ChangeRequest
+from service.catalogue.models import Contact, ContactState
+from service.sql import fetch_one
 from service.accounts.models import Account, LoginThrottle
 from service.audit import AuditAction, AuditEntry
 from service.mail.models import OutboxMail
@@ -105,3 +113,27 @@ async def test_simultaneous_reset_requests_send_exactly_one_mail(gql_from, make_
     assert _summary(results) == {"OK": 40}
     assert all(r.data == {"requestPasswordReset": True} for r in results)
     assert await OutboxMail.filter(account_id=account.id, template="password_reset").count() == 1
+
+
+CONFIRM = """mutation($i: ContactDataInput!) { confirmMyData(input: $i, consent: true) { state } }"""
+
+
+@requires_postgres
+async def test_simultaneous_confirmations_publish_or_submit_once(gql_from, login):
+    """The confirmation is a conditional update on the contact's state: ten at once submit one change."""
+    org = (await fetch_one("SELECT id FROM organization WHERE name = ?", ["Werne"]))["id"]
+    last = unique("Gleichzeitig")
+    data = ContactData(first_name="Petra", last_name=last, email=f"{last.lower()}@example.org")
+    async with in_transaction():
+        contact = await create_contact(NewContact(org, data, ()), actor=None)
+        account = await invite(contact, actor=None)
+    password = f"Pw-{uuid.uuid4().hex}"
+    async with in_transaction():
+        await set_first_password(account, password)
+    headers = await login(account.username, password)
+    changed = {"firstName": "Petra", "lastName": last, "email": data.email, "phone": "+49 000 222-2"}
+    results, _ = await _burst(gql_from(f"192.0.2.{60 + i}")(CONFIRM, {"i": changed}, headers=headers)
+                              for i in range(10))
+    assert _summary(results) == {"OK": 1, "CONFLICT": 9}
+    assert (await Contact.get(id=contact.id)).state is ContactState.AWAITING_APPROVAL
+    assert await ChangeRequest.filter(contact_id=contact.id, kind=ChangeKind.CONTACT_CONFIRMATION).count() == 1
