@@ -165,18 +165,25 @@ async def _take(conn, rule: Rule, key: str, now_ms: int, *, check: bool = True) 
     return rows[0]["count"] if rows else None
 
 
-async def _refuse(keys: list[str], now_ms: int) -> int:
-    """Count a refused attempt on the blocked ones among ``keys``; the longest remaining wait in seconds."""
+async def _refuse(refusing: str, keys: list[str] | None = None) -> int:
+    """Count the refusal on the key that refused; the longest remaining wait among it and ``keys``
+    (the other keys whose waits apply to this client), in whole seconds, at least 1.
+
+    Only the refusing row is written (one row lock, so no lock-order cycle with `begin_login`);
+    the others are read."""
+    conn = db.connection()
+    await _run(conn, 'UPDATE throttle SET refused = refused + 1 WHERE "key" = :key RETURNING refused', key=refusing)
+    keys = list(dict.fromkeys([refusing, *(keys or [])]))
     values: dict[str, object] = {f"k{i}": k for i, k in enumerate(keys)}
-    marks = ", ".join(f":{name}" for name in values)
-    rows = await _run(db.connection(), f'UPDATE throttle SET refused = refused + 1 WHERE "key" IN ({marks}) '
-                      "AND blocked_until_ms > :now RETURNING blocked_until_ms", now=now_ms, **values)
-    until = max((r["blocked_until_ms"] for r in rows), default=now_ms)
-    return max(1, math.ceil((until - now_ms) / 1000))
+    rows = await _run(conn, "SELECT MAX(blocked_until_ms) AS until FROM throttle WHERE \"key\" IN ("
+                      + ", ".join(f":{name}" for name in values) + ")", **values)
+    until = (rows[0]["until"] if rows else None) or 0
+    return max(1, math.ceil((until - _now_ms()) / 1000))
 
 
 class _Blocked(Exception):
-    def __init__(self, keys: list[str]) -> None:
+    def __init__(self, refusing: str, keys: list[str]) -> None:
+        self.refusing = refusing
         self.keys = keys
 
 
@@ -226,20 +233,20 @@ async def begin_login(username: str, client_address: str | None) -> LoginAttempt
         async with in_transaction() as conn:
             pair = await _take(conn, PAIR, attempt.pair, now_ms)
             if pair is None:
-                raise _Blocked([attempt.pair, attempt.address, attempt.user])
+                raise _Blocked(attempt.pair, [attempt.address])
             # The username's own wait holds back only addresses that have tried this username before
             # and never signed in with it: a flood of wrong passwords does not close the account for
             # its owner at a clean or known address (both still count towards it).
             user_checked = pair > 1 and not await _run(
                 conn, 'SELECT 1 AS known FROM throttle WHERE "key" = :key AND last_ms > :since',
                 key=attempt.known, since=now_ms - KNOWN_FOR_MS)
-            blocked = [attempt.address, attempt.user] if user_checked else [attempt.address]
+            applying = [attempt.pair, attempt.address, attempt.user] if user_checked else [attempt.pair, attempt.address]
             if await _take(conn, ADDRESS, attempt.address, now_ms) is None:
-                raise _Blocked(blocked)
+                raise _Blocked(attempt.address, applying)
             if await _take(conn, USER, attempt.user, now_ms, check=user_checked) is None:
-                raise _Blocked(blocked)
+                raise _Blocked(attempt.user, applying)
     except _Blocked as refused:
-        raise too_many(await _refuse(refused.keys, now_ms), "failed sign-ins") from None
+        raise too_many(await _refuse(refused.refusing, refused.keys), "failed sign-ins") from None
     return attempt
 
 
@@ -272,7 +279,7 @@ async def begin_current_password_check(account_id: int) -> str:
     async with in_transaction() as conn:
         counted = await _take(conn, CURRENT_PASSWORD, key, now_ms)
     if counted is None:
-        raise too_many(await _refuse([key], now_ms), "wrong current passwords")
+        raise too_many(await _refuse(key), "wrong current passwords")
     return key
 
 
@@ -290,7 +297,7 @@ async def take_reset_address(client_address: str | None) -> bool:
     async with in_transaction() as conn:
         counted = await _take(conn, RESET_ADDRESS, key, now_ms)
     if counted is None:
-        await _refuse([key], now_ms)
+        await _refuse(key)
         return False
     return True
 
@@ -301,6 +308,6 @@ async def take_reset_account(conn, account_id: int) -> bool:
     key = RESET_ACCOUNT.key(str(account_id))
     now_ms = _now_ms()
     if await _take(conn, RESET_ACCOUNT, key, now_ms) is None:
-        await _refuse([key], now_ms)
+        await _refuse(key)
         return False
     return True
