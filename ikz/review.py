@@ -24,7 +24,7 @@ from service.errors import DomainError
 from service.mail.worker import wake
 from service.time import german_datetime
 from ikz.pages import SECURITY_HEADERS, _form, page
-from schema.auth import set_session_cookie
+from schema.auth import client_address, set_session_cookie
 
 STATUS_LABELS = {
     ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
@@ -96,7 +96,7 @@ async def login(request: Request) -> Response:
         target = "/"
     try:
         token, principal = await authentication.login(form.get("username", ""), form.get("password", ""),
-                                                      request.client.host if request.client else None)
+                                                      client_address(request))
     except DomainError as exc:
         error = ("Zu viele Fehlversuche; bitte warten Sie kurz." if exc.code == "TOO_MANY_ATTEMPTS"
                  else "Benutzername oder Passwort ist falsch.")

@@ -45,6 +45,11 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 
 def client_address(request: Request) -> str | None:
+    """The client's address for throttling and logs: the connection's peer as the server saw it.
+
+    Behind a reverse proxy the server rewrites the peer from the forwarded headers of trusted
+    proxies only (FORWARDED_ALLOW_IPS), so a client cannot choose its own address here.
+    """
     return request.client.host if request.client else None
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from service.accounts.principal import Principal
 from service.config import Settings
+from schema.auth import client_address
 from schema.catalogue.loaders import CatalogueLoaders
 
 
@@ -22,3 +23,8 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = CatalogueLoaders(self)
+
+    @property
+    def client_address(self) -> str | None:
+        """The one place throttling takes the client's address from (see schema.auth.client_address)."""
+        return client_address(self.request)

@@ -43,8 +43,11 @@ def _with_code(error: GraphQLError) -> GraphQLError:
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", error_code(error))
     original = error.original_error
-    if isinstance(original, DomainError) and original.field:
-        extensions.setdefault("field", original.field)
+    if isinstance(original, DomainError):
+        if original.field:
+            extensions.setdefault("field", original.field)
+        if original.code == "TOO_MANY_ATTEMPTS":
+            extensions.setdefault("retryAfterSeconds", original.details["retryAfterSeconds"])
     return GraphQLError(
         message=error.message,
         nodes=error.nodes,

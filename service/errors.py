@@ -41,3 +41,13 @@ class ActionRequired(DomainError):
     """The session must finish onboarding steps (set password, confirm data) first."""
 
     code = "ACTION_REQUIRED"
+
+
+class TooManyAttempts(DomainError):
+    """Throttled: the client must wait `retry_after_seconds` (shown as `extensions.retryAfterSeconds`)."""
+
+    code = "TOO_MANY_ATTEMPTS"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message, details={"retryAfterSeconds": retry_after_seconds})
+        self.retry_after_seconds = retry_after_seconds

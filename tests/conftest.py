@@ -139,6 +139,30 @@ def gql(client):
     return run
 
 
+@pytest.fixture
+def gql_from(app, client):
+    """POST a GraphQL operation as a client at another address: `await gql_from("198.51.100.7")(query, vars)`.
+
+    Each call is its own connection (no cookies kept), so many may run at once; `status` is
+    not asserted, the decoded body carries it as `result["_status"]`.
+    """
+
+    def at(address: str):
+        async def run(query: str, variables: dict | None = None, *, headers: dict | None = None) -> GraphQLResult:
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+                response = await http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                           headers=headers)
+            result = GraphQLResult(response.json() if response.headers.get("content-type", "").startswith(
+                "application/") else {"errors": [{"message": response.text}]})
+            result["_status"] = response.status_code
+            return result
+
+        return run
+
+    return at
+
+
 # --- mail: a real SMTP server on loopback ------------------------------------------------
 
 import asyncio  # noqa: E402

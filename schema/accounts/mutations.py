@@ -21,7 +21,7 @@ from schema.accounts.types import (
     me_object,
 )
 from schema.approvals.types import Change, change_object
-from schema.auth import clear_session_cookie, client_address, principal, set_session_cookie
+from schema.auth import clear_session_cookie, principal, set_session_cookie
 from schema.common import parse_id, parse_ids
 
 
@@ -48,7 +48,7 @@ class AccountQuery:
 class AccountMutation:
     @strawberry.mutation(description="Sign in. Failures always answer the same message.")
     async def login(self, info: Info, username: str, password: str) -> AuthPayload:
-        token, who = await authentication.login(username[:200], password[:1024], client_address(info.context.request))
+        token, who = await authentication.login(username[:200], password[:1024], info.context.client_address)
         return await _signed_in(info, token, who)
 
     @strawberry.mutation
@@ -81,7 +81,7 @@ class AccountMutation:
     async def request_password_reset(self, info: Info, username_or_email: str) -> bool:
         # The work runs after the response, so the answer takes the same time either way.
         info.context.response.background = BackgroundTask(
-            authentication.request_password_reset, username_or_email[:254]
+            authentication.request_password_reset, username_or_email[:254], info.context.client_address
         )
         return True
 

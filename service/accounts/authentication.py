@@ -8,7 +8,6 @@ initial password), so neither the message nor the timing tells whether a usernam
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from tortoise.transactions import in_transaction
 
@@ -21,15 +20,11 @@ from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash, matches, new_token
 from service.audit import AuditAction
 from service.config import get_settings
-from service.errors import DomainError, InvalidInput, Unauthenticated
+from service.errors import InvalidInput, TooManyAttempts, Unauthenticated  # noqa: F401 (TooManyAttempts re-exported)
 from service.mail.outbox import enqueue
 from service.time import now
 
 LOGIN_FAILED_MESSAGE = "Unknown username or wrong password."
-
-
-class TooManyAttempts(DomainError):
-    code = "TOO_MANY_ATTEMPTS"
 
 
 def normalise_username(username: str) -> str:
@@ -46,12 +41,9 @@ def _initial_password_valid(account: Account, password: str) -> bool:
 
 async def login(username: str, password: str, client_address: str | None) -> tuple[str, Principal]:
     name = normalise_username(username)
-    keys = throttle.keys(name, client_address)
-    wait = await throttle.retry_after(keys)
-    if wait is not None:
-        seconds = max(1, math.ceil(wait.total_seconds()))
-        raise TooManyAttempts(f"Too many failed sign-ins. Try again in {seconds} seconds.",
-                              details={"retryAfterSeconds": seconds})
+    # Counted before the password is checked (and refunded on success): under any number of
+    # simultaneous attempts, at most the free ones reach the verification.
+    attempt = await throttle.begin_login(name, client_address)
     account = await Account.get_or_none(username=name) if name else None
     usable = account is not None and account.is_active and account.deleted_at is None
     via_initial = False
@@ -62,7 +54,6 @@ async def login(username: str, password: str, client_address: str | None) -> tup
         ok = usable and _initial_password_valid(account, password)
         via_initial = ok
     if not ok:
-        await throttle.failed(keys)
         await audit.record(AuditAction.LOGIN_FAILED, actor_id=account.id if usable else None,
                            subject_type="account", subject_id=account.id if usable else None)
         raise Unauthenticated(LOGIN_FAILED_MESSAGE)
@@ -71,7 +62,7 @@ async def login(username: str, password: str, client_address: str | None) -> tup
         if account.password_hash and passwords.needs_rehash(account.password_hash):
             updates["password_hash"] = await passwords.hash_password(password)
         await Account.filter(id=account.id).update(**updates)
-        await throttle.succeeded(keys)
+        await throttle.login_succeeded(attempt)
         token, session = await sessions.open_session(account, via_initial_password=via_initial)
         principal = await sessions.principal_for(account, session_id=session.id)
         await audit.record(AuditAction.LOGIN_SUCCEEDED, actor_id=account.id, actor_role=principal.primary_role,
@@ -88,9 +79,11 @@ async def logout(principal: Principal) -> None:
 async def change_password(principal: Principal, current_password: str, new_password: str) -> None:
     """Also the way to leave the initial password behind; ends the account's other sessions."""
     account = await Account.get(id=principal.account_id)
+    check = await throttle.begin_current_password_check(account.id)
     if account.password_hash:
         if not await passwords.verify_password(account.password_hash, current_password):
             raise InvalidInput("The current password is not correct.", field="currentPassword")
+        await throttle.current_password_confirmed(check)
         passwords.check_policy(new_password, username=account.username)
         if new_password == current_password:
             raise InvalidInput("The new password must differ from the current one.", field="newPassword")
@@ -105,6 +98,7 @@ async def change_password(principal: Principal, current_password: str, new_passw
     await passwords.verify_password(None, current_password)
     if not _initial_password_valid(account, current_password):
         raise InvalidInput("The current password is not correct.", field="currentPassword")
+    await throttle.current_password_confirmed(check)
     async with in_transaction():
         await set_first_password(account, new_password)
         await sessions.revoke_all(account.id, except_session_id=principal.session_id)
@@ -129,10 +123,17 @@ async def activate_with_token(token: str, new_password: str) -> tuple[str, Princ
     return session_token, principal
 
 
-async def request_password_reset(username_or_email: str) -> None:
-    """Mail a one-time reset link to matching activated accounts; silent otherwise."""
+async def request_password_reset(username_or_email: str, client_address: str | None = None) -> None:
+    """Mail a one-time reset link to matching activated accounts; silent otherwise.
+
+    Throttled per client address (every request counts, whether or not an account matches) and per
+    account (one mail per 5 minutes, a few a day): the answer is the same either way. The account's
+    count and its mail are written in one transaction, so simultaneous requests send one mail.
+    """
     value = (username_or_email or "").strip()
     if not value or len(value) > 254:
+        return
+    if not await throttle.take_reset_address(client_address):
         return
     settings = get_settings()
     if "@" in value:
@@ -142,7 +143,9 @@ async def request_password_reset(username_or_email: str) -> None:
         accounts = await Account.filter(username=normalise_username(value), is_active=True,
                                         deleted_at__isnull=True, password_hash__isnull=False)
     for account in accounts:
-        async with in_transaction():
+        async with in_transaction() as conn:
+            if not await throttle.take_reset_account(conn, account.id):
+                continue
             token = new_token()
             moment = now()
             await OneTimeToken.filter(account_id=account.id, purpose=TokenPurpose.PASSWORD_RESET,

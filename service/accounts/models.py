@@ -93,13 +93,20 @@ class Session(Model):
 
 
 class LoginThrottle(Model):
-    """Failed logins per key ("user:<hmac of the typed name>" or "addr:<client address>")."""
+    """One throttle counter per key (see service.accounts.throttle): failed or pending sign-ins per
+    address, per (username, address) and per username; password-reset mails per account and address.
+
+    Times are epoch milliseconds so that the one atomic upsert can compute a wait in plain SQL on
+    SQLite and PostgreSQL alike.
+    """
 
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=100, unique=True)
-    failures = fields.IntField(default=0)
-    last_failure_at = fields.DatetimeField()
-    blocked_until = fields.DatetimeField(null=True)
+    count = fields.IntField(default=0)  # attempts let through in the current window
+    refused = fields.IntField(default=0)  # attempts refused (not verified) in the current window
+    window_started_ms = fields.BigIntField()
+    last_ms = fields.BigIntField()
+    blocked_until_ms = fields.BigIntField(null=True)
 
     class Meta:
-        table = "login_throttle"
+        table = "throttle"

@@ -15,17 +15,21 @@ from service import audit
 from service.accounts import sessions
 from service.accounts.contact_data import ContactData, differences, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, Session
-from service.accounts.principal import Principal, require
+from service.accounts.principal import Principal, RequiredAction, require
 from service.approvals import scopes
 from service.approvals.changes import ERASED, check_base_version, lock_own_contact, submit
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactCooperation, ContactState, Cooperation, Organization
-from service.errors import Conflict, InvalidInput, NotAllowed
+from service.errors import ActionRequired, Conflict, InvalidInput, NotAllowed
 from service.mail.models import MailStatus, OutboxMail
 from service.mail.outbox import enqueue
 from service.time import german_datetime, now
 
+PASSWORD_FIRST_MESSAGE = (
+    "Set your own password first (changePassword), then confirm your data. / "
+    "Bitte legen Sie zuerst Ihr eigenes Passwort fest und bestätigen Sie danach Ihre Daten."
+)
 PERSONAL_FIELDS = ("salutation", "title", "first_name", "last_name", "function", "email", "phone")
 
 
@@ -42,6 +46,10 @@ async def confirm_my_data(principal: Principal, data: ContactData, consent: bool
     """The first confirmation: unchanged data go public at once, changed data after approval."""
     require(principal, allow_pending_actions=True)
     await _own_contact(principal)
+    # Read from the account, not from the session: a session opened with the initial password
+    # must set the person's own password before anything is published.
+    if await Account.filter(id=principal.account_id, password_hash__isnull=True).exists():
+        raise ActionRequired(PASSWORD_FIRST_MESSAGE, details={"requiredActions": RequiredAction.SET_PASSWORD.value})
     if consent is not True:
         raise InvalidInput("Your data are published only with your consent: tick the consent box.", field="consent")
     data = normalise(data)
