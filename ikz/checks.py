@@ -101,6 +101,9 @@ async def check_smtp(settings: Settings) -> Result:
 
 def check_operations(settings: Settings) -> list[Result]:
     results = []
+    if settings.is_production and not settings.forwarded_allow_ips:
+        results.append(Result(WARN, "FORWARDED_ALLOW_IPS", "not set: behind a reverse proxy every client has the "
+                                                           "proxy's address (throttling per address, logs)"))
     if settings.is_production and "*" in settings.forwarded_allow_ips:
         results.append(Result(WARN, "FORWARDED_ALLOW_IPS", "'*' believes X-Forwarded-For from anyone who can "
                                                            "reach the port; name the proxy instead"))

@@ -189,6 +189,7 @@ async def test_check_fails_with_clear_messages(settings, tmp_path):
     assert "FAIL  migrations" in out and "ikz migrate" in out
     assert "FAIL  SMTP" in out
     assert "OK    SECRET_KEY" in out
+    assert "WARN  FORWARDED_ALLOW_IPS" in out and "WARN  metrics" in out
     assert "not ready to go live" in result.stderr
     short = run_cli(["check"], {**env, "SECRET_KEY": "short"})
     assert short.returncode == 2 and "SECRET_KEY must be set" in short.stderr
@@ -236,7 +237,7 @@ def test_workers_keep_tcp_nodelay_and_share_metrics(serve):
     """Without TCP_NODELAY a keep-alive response waits for a delayed ACK: ~40 ms instead of ~1 ms."""
     process, port = serve("--workers", "2")
     median_ms = statistics.median(_keep_alive_latencies(port)) * 1000
-    assert median_ms < 15, f"keep-alive median {median_ms:.1f} ms: TCP_NODELAY lost?"
+    assert median_ms < 25, f"keep-alive median {median_ms:.1f} ms: TCP_NODELAY lost?"
     for _ in range(6):  # new connections: spread over both workers
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             assert http.post("/graphql", json=NAMED).status_code == 200
