@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed schema bench clean
+.PHONY: run test install migrate seed schema bench load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ schema: install
 bench: install
 	$(BIN)/python bench/catalogue.py
 	$(BIN)/python bench/onboarding.py
+
+# Loopback load against `ikz serve --workers 2` on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL or the local server).
+load: install
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from service import db
 from service.config import Settings, get_settings
 from service.mail.worker import run_worker
-from ikz import pages, review
+from ikz import observability, pages, review
 
 logger = logging.getLogger("ikz.web")
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     settings = settings or get_settings()
     if not settings.is_production:
         db.install_query_counting()
-    view = GraphQLView(build_schema(settings), settings)
+    view = observability.observed_view(GraphQLView)(build_schema(settings), settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -62,8 +62,18 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/review/login", review.login, methods=["POST"]),
         Route("/review/decide", review.decide, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/healthz", observability.healthz, methods=["GET"]),
+        Route("/readyz", observability.readyz, methods=["GET"]),
+        Route("/metrics", observability.metrics, methods=["GET"]),
     ]
     middleware = []
+    if settings.forwarded_allow_ips:
+        # The client address (login throttling, logs, /metrics access) and scheme from X-Forwarded-For /
+        # X-Forwarded-Proto, believed only from these proxies; from anyone else the headers are ignored.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips)))
+    middleware.append(Middleware(observability.RequestContextMiddleware))
     if settings.cors_allow_origins:
         # Browsers on these origins may call the API. No cookies cross-origin: a client there
         # signs in and sends the token as `Authorization: Bearer`.

@@ -79,24 +79,31 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-@command("serve")
-async def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Not a coroutine: uvicorn runs its own event loop (and, with --workers, its worker processes)."""
+    from ikz.serving import serve
 
-    from ikz.app import create_app
+    if args.workers < 1:
+        print("--workers must be at least 1.", file=sys.stderr)
+        return 2
+    return serve(args.host, args.port, args.workers, args.graceful_timeout)
 
-    settings = get_settings()
-    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    config = uvicorn.Config(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=settings.is_production,
-    )
-    server = uvicorn.Server(config)
-    print(f"Serving http://{args.host}:{args.port}/graphql ({settings.app_env})")
-    await server.serve()
+
+@command("check")
+async def cmd_check(args: argparse.Namespace) -> int:
+    import os
+
+    from ikz.checks import FAIL, run_checks
+
+    results = await run_checks(get_settings(), secret_from_env=bool(os.environ.get("SECRET_KEY", "").strip()))
+    width = max(len(r.name) for r in results)
+    for result in results:
+        print(f"{result.status:<4}  {result.name:<{width}}  {result.message}")
+    failed = [r for r in results if r.status == FAIL]
+    if failed:
+        print(f"{len(failed)} check(s) failed: not ready to go live.", file=sys.stderr)
+        return 1
+    print("Configuration looks ready.")
     return 0
 
 
@@ -218,10 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the GraphQL API (and the mail worker)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--graceful-timeout", type=float, default=30.0,
+                       help="on SIGTERM, seconds to let requests in flight finish (default 30)")
+    sub.add_parser("check", help="validate the configuration before going live (SMTP, URL, secret, database)")
     sub.add_parser("migrate", help="apply pending database migrations")
     seed = sub.add_parser("seed", help="load the seed data (idempotent)")
     seed.add_argument("--if-empty", action="store_true", help="only when the catalogue holds no data yet")
-    seed.add_argument("--dir", help="seed directory (default: seeds/ of this checkout)")
+    seed.add_argument("--dir", help="seed directory (default: the seed files shipped with the package)")
     sub.add_parser("worker", help="run the mail delivery worker alone")
     user = sub.add_parser("create-user", help="create a ministry account (admin, approver)")
     user.add_argument("--role", action="append", required=True, choices=["admin", "approver", "ADMIN", "APPROVER"],
@@ -243,16 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    import logging.config
+
+    from ikz.observability import logging_config
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        get_settings()
+        settings = get_settings()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        if args.command == "check":
+            print("FAIL  configuration", file=sys.stderr)
         return 2
+    logging.config.dictConfig(logging_config(settings.log_format))
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     try:
+        if args.command == "serve":
+            return cmd_serve(args)
         return asyncio.run(COMMANDS[args.command](args))
     except KeyboardInterrupt:
         return 130

@@ -74,6 +74,11 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 4000
     cors_allow_origins: tuple[str, ...] = ()
+    # Operations
+    forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
+    log_format: str = "text"  # or "json"
+    metrics_allow_ips: tuple[str, ...] = ()  # addresses/networks that may read /metrics in production
+    metrics_token: str = ""  # or `Authorization: Bearer <token>`
 
     @property
     def is_production(self) -> bool:
@@ -157,9 +162,37 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
             session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12),
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
+            **_operations(env),
         )
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def _operations(env: dict[str, str]) -> dict:
+    import ipaddress
+
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+    values = {"forwarded_allow_ips": _list(env.get("FORWARDED_ALLOW_IPS")),
+              "metrics_allow_ips": _list(env.get("METRICS_ALLOW_IPS"))}
+    for name, entries in (("FORWARDED_ALLOW_IPS", values["forwarded_allow_ips"]),
+                          ("METRICS_ALLOW_IPS", values["metrics_allow_ips"])):
+        for entry in entries:
+            if entry == "*" and name == "FORWARDED_ALLOW_IPS":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name}: {entry!r} is not an IP address or network") from None
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN must have at least 16 characters")
+    return {**values, "log_format": log_format, "metrics_token": token}
 
 
 _settings: Settings | None = None

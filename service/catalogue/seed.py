@@ -8,6 +8,7 @@ So `ikz seed` can run any number of times, and never brings back a deleted conta
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,7 +35,8 @@ from service.catalogue.models import (
 )
 from service.catalogue.organizations import create_organization
 
-DEFAULT_SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+# Package data of the `seeds` package (the top-level seeds/ directory), wherever installed.
+DEFAULT_SEED_DIR = Path(str(importlib.resources.files("seeds")))
 COOPERATION_FILES = ("cooperations_unna_kreis.json", "cooperations_unna_kommunen.json", "cooperations_other.json")
 
 

@@ -7,6 +7,7 @@ are errors, so a template and its caller cannot drift apart silently.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from service.config import get_settings
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "mail_templates"
+# Package data of the `mail_templates` package (the top-level mail_templates/ directory), wherever installed.
+TEMPLATE_DIR = Path(str(importlib.resources.files("mail_templates")))
 SERVICE_NAME = "Kooperationsdatenbank Interkommunale Zusammenarbeit"
 
 

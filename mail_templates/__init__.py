@@ -1,0 +1,1 @@
+"""Mail templates (package data): `<name>.{subject.txt,txt,html}`, loaded with importlib.resources."""

@@ -1,0 +1,1 @@
+"""Seed data files (package data), loaded with importlib.resources."""
