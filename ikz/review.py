@@ -11,8 +11,8 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.accounts import authentication, sessions
-from service.accounts.models import Role, Session
+from service.accounts import sessions
+from service.accounts.models import Role
 from service.accounts.sessions import COOKIE_NAME
 from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash
@@ -24,8 +24,10 @@ from service.config import get_settings
 from service.errors import DomainError
 from service.mail.worker import wake
 from service.time import german_datetime
+from urllib.parse import urlencode
+
 from ikz.pages import SECURITY_HEADERS, _form, page
-from schema.auth import set_session_cookie
+from ikz.web.base import ascii_id, same_origin
 
 STATUS_LABELS = {
     ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
@@ -48,7 +50,9 @@ def _csrf(principal: Principal, change_id: int) -> str:
 
 
 def _change_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    """ASCII decimal digits only: '¹' or '٣' pass str.isdigit() but are no id (answer 404, not a crash)."""
+    clean = ascii_id(value)
+    return int(clean) if clean else None
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -81,8 +85,11 @@ async def review(request: Request) -> Response:
     if change_id is None:
         return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
     principal = await _principal(request)
-    if principal is None or principal.required_actions:
-        return page("review_login.html", next=f"/review?change={change_id}", error=None)
+    if principal is None:
+        return RedirectResponse("/login?" + urlencode({"next": f"/review?change={change_id}"}), status_code=303,
+                                headers=SECURITY_HEADERS)
+    if principal.required_actions:
+        return RedirectResponse("/me/activate", status_code=303, headers=SECURITY_HEADERS)
     try:
         change = await get_visible(principal, change_id)
     except DomainError:
@@ -90,25 +97,9 @@ async def review(request: Request) -> Response:
     return await _show(principal, change)
 
 
-async def login(request: Request) -> Response:
-    form = await _form(request)
-    target = form.get("next", "")
-    if not target.startswith("/review?change="):
-        target = "/"
-    try:
-        token, principal = await authentication.login(form.get("username", ""), form.get("password", ""),
-                                                      request.client.host if request.client else None)
-    except DomainError as exc:
-        error = ("Zu viele Fehlversuche; bitte warten Sie kurz." if exc.code == "TOO_MANY_ATTEMPTS"
-                 else "Benutzername oder Passwort ist falsch.")
-        return page("review_login.html", status=400, next=target, error=error)
-    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    session = await Session.get(id=principal.session_id)
-    set_session_cookie(response, token, session.expires_at, get_settings())
-    return response
-
-
 async def decide(request: Request) -> Response:
+    if not same_origin(request, get_settings()):
+        return page("link_invalid.html", status=403, message="Das Formular kam nicht von dieser Seite.")
     form = await _form(request)
     change_id = _change_id(form.get("change"))
     principal = await _principal(request)

@@ -1,0 +1,175 @@
+"""The web pages through the real ASGI app: public catalogue, sign-in, Meine Daten, security."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service.sql import fetch
+from tests.conftest import BASE_URL
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+async def coop_id(key: str) -> str:
+    return str((await fetch("SELECT id FROM cooperation WHERE key = ?", [key]))[0]["id"])
+
+
+async def org_id(name: str) -> str:
+    return str((await fetch("SELECT id FROM organization WHERE name = ?", [name]))[0]["id"])
+
+
+async def sign_in(client, username: str, password: str, next_path: str = "/me"):
+    client.cookies.clear()
+    page = await client.get("/login", params={"next": next_path})
+    token = csrf_of(page.text)
+    return await client.post("/login", data={"csrf": token, "username": username, "password": password,
+                                             "next": next_path}, headers={"origin": BASE_URL})
+
+
+async def test_search_page_lists_facets_and_filters_by_query_string(client):
+    page = await client.get("/", params={"q": "Rettungsdienst"})
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="de">' in html and "Durchführung des Rettungsdienstes" in html
+    assert 'name="topic"' in html and 'name="legal"' in html and 'name="status"' in html and 'name="partner"' in html
+    assert 'name="region"' in html and 'name="from"' in html
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    selm = await org_id("Selm")
+    narrowed = await client.get("/", params={"q": "Rettungsdienst", "partner": selm})
+    assert narrowed.status_code == 200 and f'value="{selm}" checked' in narrowed.text
+
+
+async def test_search_paging_and_bad_values(client):
+    first = await client.get("/", params={"sort": "year-desc"})
+    assert first.status_code == 200
+    nxt = re.search(r'href="(/\?[^"]*after=[^"]+)" rel="next"', first.text)
+    assert nxt
+    second = await client.get(nxt.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200 and "Zur ersten Seite" in second.text
+    weird = await client.get("/", params={"topic": "¹", "from": "²⁰¹⁰", "after": "garbage", "sort": "x"})
+    assert weird.status_code == 200
+
+
+async def test_profile_municipality_and_german_404(client):
+    cid = await coop_id("unna-kommunen-17")
+    page = await client.get(f"/cooperations/{cid}")
+    assert page.status_code == 200 and "Partner" in page.text and "Stand:" in page.text
+    selm = await org_id("Selm")
+    assert f'href="/municipalities/{selm}"' in page.text
+    town = await client.get(f"/municipalities/{selm}")
+    assert town.status_code == 200 and "Kooperationen (" in town.text
+    assert (await client.get("/municipalities")).status_code == 200
+    for path in ("/cooperations/999999999", "/cooperations/¹", "/cooperations/abc", "/municipalities/0", "/nirgendwo"):
+        missing = await client.get(path)
+        assert missing.status_code == 404, path
+        assert "nicht gefunden" in missing.text.lower() or "gibt es nicht" in missing.text
+
+
+async def test_review_superscript_id_is_a_clear_404_not_a_crash(client):
+    for value in ("¹", "٣", "12a", "", "99999999999"):
+        page = await client.get("/review", params={"change": value})
+        assert page.status_code == 404, value
+
+
+async def test_login_needs_csrf_and_same_origin(client, make_user):
+    username, password = await make_user("APPROVER")
+    client.cookies.clear()
+    page = await client.get("/login")
+    token = csrf_of(page.text)
+    # no token
+    assert (await client.post("/login", data={"username": username, "password": password})).status_code == 403
+    # foreign origin, even with the token
+    foreign = await client.post("/login", data={"csrf": token, "username": username, "password": password},
+                                headers={"origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "ikz_session" not in foreign.headers.get("set-cookie", "")
+    # the old review form's target too
+    assert (await client.post("/review/login", data={"username": username, "password": password})).status_code == 403
+    ok = await client.post("/login", data={"csrf": token, "username": username, "password": password,
+                                           "next": "//evil.example/x"}, headers={"origin": BASE_URL})
+    assert ok.status_code == 303 and ok.headers["location"] == "/me"
+    assert "ikz_session" in ok.headers["set-cookie"] and "httponly" in ok.headers["set-cookie"].lower()
+
+
+async def test_login_error_keeps_username_not_password(client):
+    client.cookies.clear()
+    token = csrf_of((await client.get("/login")).text)
+    page = await client.post("/login", data={"csrf": token, "username": "niemand<b>", "password": "geheim-123456"},
+                             headers={"origin": BASE_URL})
+    assert page.status_code == 400
+    assert 'value="niemand&lt;b&gt;"' in page.text and "geheim-123456" not in page.text
+    assert 'aria-invalid="true"' in page.text and 'href="#username"' in page.text
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("https://evil.example/", "/me"), ("//evil.example", "/me"), ("/\\evil.example", "/me"),
+    ("javascript:alert(1)", "/me"), ("/review?change=3", "/review?change=3"),
+])
+def test_next_is_local_only(target, expected):
+    from ikz.web.base import safe_next
+
+    assert safe_next(target) == expected
+
+
+async def test_contact_edits_phone_sees_pending_change_and_downloads_data(client, confirmed_contact):
+    who = await confirmed_contact("Kamen", ["unna-kommunen-17"] if False else [])
+    signed = await sign_in(client, who["username"], who["password"])
+    assert signed.status_code == 303 and signed.headers["location"] == "/me"
+    me = await client.get("/me")
+    assert me.status_code == 200 and who["last_name"] in me.text and "öffentlich sichtbar" in me.text
+    form = await client.get("/me/edit")
+    token = csrf_of(form.text)
+    values = {"csrf": token, "baseVersion": re.search(r'name="baseVersion" value="(\d+)"', form.text).group(1),
+              "salutation": "Frau", "title": "", "firstName": "Petra", "lastName": who["last_name"],
+              "function": "Sachbearbeitung", "email": who["email"], "phone": "+49 000 999-9"}
+    bad = await client.post("/me/edit", data={**values, "phone": "ruf mich an!"}, headers={"origin": BASE_URL})
+    assert bad.status_code == 400 and 'value="ruf mich an!"' in bad.text and 'href="#phone"' in bad.text
+    done = await client.post("/me/edit", data=values, headers={"origin": BASE_URL})
+    assert done.status_code == 303, done.text
+    me = await client.get("/me?done=changed")
+    assert "wartet auf Freigabe" in me.text and "+49 000 999-9" in me.text
+    data = await client.get("/me/data.json")
+    assert data.status_code == 200 and "attachment" in data.headers["content-disposition"]
+    assert who["email"] in data.text
+
+
+async def test_script_in_names_is_escaped(client, gql, make_user, login):
+    username, password = await make_user("ADMIN")
+    headers = await login(username, password)
+    selm = await org_id("Selm")
+    created = await gql("""mutation($input: CooperationInput!) { createCooperation(input: $input) { id } }""",
+                        {"input": {"title": "<script>alert(1)</script> Kooperation",
+                                   "description": "<img src=x onerror=alert(2)>",
+                                   "partners": [{"organizationId": selm, "role": "LEAD"}]}}, headers=headers)
+    assert not created.errors, created.errors
+    cid = created.data["createCooperation"]["id"]
+    for path in (f"/cooperations/{cid}", "/?q=alert", f"/municipalities/{selm}"):
+        page = await client.get(path)
+        assert "<script>alert(1)</script>" not in page.text and "<img src=x" not in page.text, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (await client.get(f"/cooperations/{cid}")).text
+    search = await client.get("/", params={"q": "<script>x</script>"})
+    assert "<script>x</script>" not in search.text
+
+
+async def test_graphiql_is_served_offline(client):
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "unpkg" not in page.text and "cdn" not in page.text.lower()
+    for src in re.findall(r'(?:src|href)="(/[^"]+)"', page.text):
+        asset = await client.get(src)
+        assert asset.status_code == 200 and len(asset.content) > 100, src
+
+
+async def test_static_pages_and_footer_links(client):
+    page = await client.get("/")
+    for href in ("/impressum", "/datenschutz", "/static/site.css"):
+        assert href in page.text
+        assert (await client.get(href)).status_code == 200
