@@ -50,7 +50,11 @@ def page(name: str, status: int = 200, **values) -> HTMLResponse:
     )
     context.update(values)
     html = _environment().get_template(name).render(**context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    headers = SECURITY_HEADERS
+    if name.startswith("activate"):
+        # The activation link's token is in the URL: no referrer at all (that form needs no Origin check).
+        headers = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def _german(error: DomainError) -> str:

@@ -127,9 +127,9 @@ def _password_pair_errors(new: str, repeat: str) -> list:
 
 # --- Meine Daten ------------------------------------------------------------------------------
 
-async def _me_page(request: Request):
-    """(MePage data, None) or (None, the redirect to sign in / to the activation steps)."""
-    result = await run(request, "me")
+async def _me_page(request: Request, operation: str = "me"):
+    """(the page's data, None) or (None, the redirect to sign in / to the activation steps)."""
+    result = await run(request, operation)
     me = (result.data or {}).get("me")
     if me is None:
         return None, redirect(_login_url(request.url.path))
@@ -159,7 +159,7 @@ async def me(request: Request) -> Response:
 
 async def activate_steps(request: Request) -> Response:
     """After signing in with the start password: set a password, then confirm the data with consent."""
-    data, stop = await _me_page(request)
+    data, stop = await _me_page(request, "activation-steps")
     if stop:
         return stop
     me_data = data["me"]
@@ -253,7 +253,7 @@ async def change_password(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    data, stop = await _me_page(request)
+    data, stop = await _me_page(request, "activation-steps")
     if stop:
         return stop
     if data["me"].get("contact") is None:

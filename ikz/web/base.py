@@ -41,13 +41,15 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self';
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with form posts,
+    # and the origin check needs the real one. Nothing (no token in a URL) leaves for another site.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": CSP,
 }
 # Public pages may be cached briefly by the browser; pages with personal data never.
-PUBLIC_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "Referrer-Policy": "same-origin"}
+PUBLIC_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
 
 STATUS_LABELS = {"PLANNED": "geplant", "ACTIVE": "aktiv", "ENDED": "beendet", "NOT_REALIZED": "nicht umgesetzt"}
 ROLE_LABELS = {"LEAD": "federführend", "PARTNER": "Partner", "ASSOCIATED": "assoziiert"}
