@@ -223,3 +223,20 @@ def test_every_form_page_passes_axe_when_signed_out(page, check_a11y):
     for path in ("/login", "/password-reset", "/impressum", "/datenschutz", "/reset-password?token=x"):
         page.goto(path)
         check_a11y(page)
+
+
+def test_graphiql_works_offline(page, live_server):
+    """GraphiQL loads from the service alone: every request to another host is refused."""
+    foreign = []
+
+    def only_local(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto("/graphql")
+    page.locator(".graphiql-container").wait_for()
+    assert not foreign, foreign
