@@ -33,6 +33,7 @@ schema: install
 bench: install
 	$(BIN)/python bench/catalogue.py
 	$(BIN)/python bench/onboarding.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -46,7 +46,7 @@ def page(name: str, status: int = 200, **values) -> HTMLResponse:
     context = dict(
         service_name=SERVICE_NAME, support_contact=settings.support_contact, min_length=passwords.MIN_LENGTH,
         imprint_url=settings.imprint_url or "/impressum", privacy_url=settings.privacy_url or "/datenschutz",
-        ide=not settings.is_production, me=None, csrf=lambda: "",
+        ide=not settings.is_production, me=None, form_token=lambda: "",
     )
     context.update(values)
     html = _environment().get_template(name).render(**context)

@@ -173,3 +173,33 @@ async def test_static_pages_and_footer_links(client):
     for href in ("/impressum", "/datenschutz", "/static/site.css"):
         assert href in page.text
         assert (await client.get(href)).status_code == 200
+
+
+async def test_production_hides_graphiql_and_sets_secure_cookies(settings):
+    import httpx
+
+    from ikz.app import create_app
+
+    production = create_app(settings.with_overrides(app_env="production"), manage_db=False)
+    transport = httpx.ASGITransport(app=production, client=("203.0.113.10", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        assert (await http.get("/graphiql/graphiql.min.js")).status_code == 404
+        ide = await http.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" not in ide.text.lower()
+        login = await http.get("/login")
+        assert "secure" in login.headers["set-cookie"].lower() and "samesite=strict" in login.headers["set-cookie"].lower()
+        assert "/graphql" not in login.text
+
+
+async def test_every_form_has_the_csrf_token_and_posts_without_it_fail(client, confirmed_contact):
+    who = await confirmed_contact("Kamen", [])
+    await sign_in(client, who["username"], who["password"])
+    for path in ("/me/edit", "/me/password", "/me/delete", "/me/cooperations/new", "/password-reset"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        for form in re.findall(r'<form method="post".*?</form>', page.text, re.S):
+            assert 'name="csrf"' in form, (path, form[:200])
+        refused = await client.post(path, data={"csrf": "x" * 40})
+        assert refused.status_code == 403, path
+    assert (await client.post("/logout", data={})).status_code == 403
+    assert (await client.get("/me")).status_code == 200  # still signed in

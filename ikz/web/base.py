@@ -179,7 +179,7 @@ def _origin(url: str) -> str:
 
 async def form_data(request: Request) -> dict[str, Any] | None:
     """The POSTed form (lists for repeated names), or None if the CSRF check fails."""
-    settings = get_settings()
+    settings = app_settings(request)
     if int(request.headers.get("content-length") or 0) > FORM_LIMIT:
         return None
     if not same_origin(request, settings):
@@ -248,17 +248,21 @@ def datetime_de(value: str | None) -> str:
 
 
 def render(request: Request, name: str, status: int = 200, *, public: bool = False, **values) -> HTMLResponse:
-    settings = get_settings()
+    settings = app_settings(request)
     me = values.pop("me", None) or getattr(request.state, "me", None)
     html = environment().get_template(name).render(
         service_name=SERVICE_NAME, support_contact=settings.support_contact,
         imprint_url=settings_value(settings, "imprint_url") or "/impressum",
         privacy_url=settings_value(settings, "privacy_url") or "/datenschutz",
-        me=me, csrf=lambda: csrf_token(request), path=request.url.path, ide=not settings.is_production, **values,
+        me=me, form_token=lambda: csrf_token(request), path=request.url.path, ide=not settings.is_production, **values,
     )
     response = HTMLResponse(html, status_code=status, headers=PUBLIC_HEADERS if public and not me else SECURITY_HEADERS)
     set_csrf_cookie(request, response, settings)
     return response
+
+
+def app_settings(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 def settings_value(settings: Settings, name: str) -> str:

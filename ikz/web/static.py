@@ -13,8 +13,7 @@ from importlib import resources
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from service.config import get_settings
-from ikz.web.base import STATIC, not_found, render, run
+from ikz.web.base import STATIC, app_settings, not_found, render, run
 
 OWN_FILES = {"site.css": "text/css; charset=utf-8", "graphiql-start.js": "text/javascript; charset=utf-8"}
 GRAPHIQL_PACKAGE = "graphene_django_graphiql_static"
@@ -47,7 +46,7 @@ async def static_file(request: Request) -> Response:
 
 async def graphiql_asset(request: Request) -> Response:
     name = request.path_params["name"]
-    if get_settings().is_production or name not in GRAPHIQL_FILES:
+    if app_settings(request).is_production or name not in GRAPHIQL_FILES:
         return not_found(request)
     return Response(_graphiql(name), media_type=GRAPHIQL_FILES[name], headers=LONG_CACHE)
 
