@@ -203,3 +203,51 @@ async def test_every_form_has_the_csrf_token_and_posts_without_it_fail(client, c
         assert refused.status_code == 403, path
     assert (await client.post("/logout", data={})).status_code == 403
     assert (await client.get("/me")).status_code == 200  # still signed in
+
+
+async def test_signed_out_visitors_are_sent_to_login_with_a_local_next(client):
+    client.cookies.clear()
+    for path in ("/me", "/me/edit", "/me/password", "/me/delete", "/me/activate", "/me/cooperations/new",
+                 "/me/data.json"):
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=%2Fme"), path
+    logout = await client.get("/logout")
+    assert logout.status_code == 405 and "Nicht erlaubt" in logout.text
+
+
+async def test_start_password_login_leads_to_the_activation_steps(client, gql, make_user, login, smtp, deliver):
+    username, password = await make_user("ADMIN")
+    admin = await login(username, password)
+    selm = await org_id("Selm")
+    created = await gql("""mutation($input: CreateContactInput!) { createContact(input: $input) { username email } }""",
+                        {"input": {"municipalityId": selm, "firstName": "Jutta", "lastName": "Becker-Test",
+                                   "email": "jutta.becker-test@example.org"}}, headers=admin)
+    assert not created.errors, created.errors
+    await deliver()
+    from tests.conftest import text_part
+
+    mail = smtp.sink.to("jutta.becker-test@example.org")[-1]
+    start = re.search(r"Startpasswort:\s+(\S+)", text_part(mail)).group(1)
+    signed = await sign_in(client, created.data["createContact"]["username"], start, next_path="/review?change=1")
+    assert signed.status_code == 303 and signed.headers["location"] == "/me/activate"
+    assert (await client.get("/me")).headers["location"] == "/me/activate"
+    step = await client.get("/me/activate")
+    assert step.status_code == 200 and 'name="currentPassword"' in step.text
+    token = csrf_of(step.text)
+    short = await client.post("/me/activate", data={"csrf": token, "currentPassword": start, "newPassword": "kurz",
+                                                    "newPasswordRepeat": "kurz"})
+    assert short.status_code == 400 and 'href="#newPassword"' in short.text and start not in short.text
+    done = await client.post("/me/activate", data={"csrf": token, "currentPassword": start,
+                                                   "newPassword": "Jutta-neues-Passwort-1",
+                                                   "newPasswordRepeat": "Jutta-neues-Passwort-1"})
+    assert done.status_code == 303 and done.headers["location"] == "/me/activate"
+    confirm = await client.get("/me/activate")
+    assert 'name="consent"' in confirm.text and 'value="Becker-Test"' in confirm.text
+    values = {"csrf": token, "salutation": "", "title": "", "firstName": "Jutta", "lastName": "Becker-Test",
+              "function": "Kämmerei", "email": "jutta.becker-test@example.org", "phone": ""}
+    missing = await client.post("/me/activate", data=values)
+    assert missing.status_code == 400 and 'value="Kämmerei"' in missing.text and 'href="#consent"' in missing.text
+    confirmed = await client.post("/me/activate", data={**values, "consent": "yes"})
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/me?done=confirmed"
+    me = await client.get("/me?done=confirmed")
+    assert me.status_code == 200 and "Danke" in me.text

@@ -131,6 +131,8 @@ async def _me_page(request: Request, operation: str = "me"):
     """(the page's data, None) or (None, the redirect to sign in / to the activation steps)."""
     result = await run(request, operation)
     me = (result.data or {}).get("me")
+    if any(e.code == "ACTION_REQUIRED" for e in result.errors) and request.url.path != "/me/activate":
+        return None, redirect("/me/activate")  # the start password: the activation steps come first
     if me is None:
         return None, redirect(_login_url(request.url.path))
     if me["requiredActions"] and request.url.path != "/me/activate" and request.url.path != "/me/delete":
