@@ -27,7 +27,7 @@ from service.time import german_datetime
 from urllib.parse import urlencode
 
 from ikz.pages import SECURITY_HEADERS, _form, page
-from ikz.web.base import ascii_id, same_origin
+from ikz.web.base import ascii_id, render, same_origin
 
 STATUS_LABELS = {
     ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
@@ -59,8 +59,8 @@ async def _principal(request: Request) -> Principal | None:
     return await sessions.resolve(request.cookies.get(COOKIE_NAME))
 
 
-async def _show(principal: Principal, change: ChangeRequest, *, message: str | None = None, ok: bool = True,
-                status: int = 200) -> HTMLResponse:
+async def _show(request: Request, principal: Principal, change: ChangeRequest, *, message: str | None = None,
+                ok: bool = True, status: int = 200) -> HTMLResponse:
     from service.accounts.models import Account
 
     submitter = await Account.get_or_none(id=change.submitted_by_id)
@@ -71,8 +71,9 @@ async def _show(principal: Principal, change: ChangeRequest, *, message: str | N
     if change.status is ChangeStatus.PENDING and not can_decide:
         note = ("Diese Änderung liegt außerhalb Ihres Freigabebereichs." if principal.has(Role.APPROVER)
                 else "Nur Freigabeberechtigte des Ministeriums können Änderungen freigeben.")
-    return page(
-        "review.html", status=status, change_id=change.id, kind=KIND_LABELS[change.kind],
+    # Rendered in the common layout, so the header shows who is signed in (with the logout form).
+    return render(
+        request, "review.html", status=status, me={"username": principal.username}, change_id=change.id, kind=KIND_LABELS[change.kind],
         record_title=await record_title(change), submitter=submitter.username if submitter else None,
         submitted_at=german_datetime(change.submitted_at), state=STATUS_LABELS[change.status],
         conflict_reason=change.conflict_reason, changes=await change_diff(change), can_decide=can_decide,
@@ -94,7 +95,7 @@ async def review(request: Request) -> Response:
         change = await get_visible(principal, change_id)
     except DomainError:
         return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht oder Sie dürfen sie nicht sehen.")
-    return await _show(principal, change)
+    return await _show(request, principal, change)
 
 
 async def decide(request: Request) -> Response:
@@ -120,6 +121,6 @@ async def decide(request: Request) -> Response:
         change = await ChangeRequest.get_or_none(id=change_id)
         if change is None:
             return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
-        return await _show(principal, change, message=_german(exc), ok=False, status=400)
+        return await _show(request, principal, change, message=_german(exc), ok=False, status=400)
     wake()
-    return await _show(principal, change, message=message)
+    return await _show(request, principal, change, message=message)

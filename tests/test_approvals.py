@@ -322,7 +322,8 @@ async def test_approver_reviews_from_the_mail_link_in_the_browser(gql, client, c
     assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/review?change=")
     page = await client.get(link)
     assert "Bauverwaltung" in page.text and "Sachbearbeitung" in page.text and "Freigeben" in page.text
-    csrf = regex.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    csrf = regex.search(r'action="/review/decide">\s*<input type="hidden" name="change" value="\d+">\s*'
+                        r'<input type="hidden" name="csrf" value="([0-9a-f]+)"', page.text).group(1)
     forged = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
                                                        "decision": "approve", "csrf": "0" * 32})
     assert forged.status_code == 403

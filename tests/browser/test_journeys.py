@@ -240,3 +240,42 @@ def test_graphiql_works_offline(page, live_server):
     page.goto("/graphql")
     page.locator(".graphiql-container").wait_for()
     assert not foreign, foreign
+
+
+def test_approver_opens_the_mail_link_signs_in_and_approves(page, live_server, browser_smtp, admin_token,
+                                                            check_a11y):
+    approver, approver_password = live_server.create_user("APPROVER", scope="05978")
+    contact = new_contact(live_server, admin_token)
+    link, _ = invitation(live_server, browser_smtp, contact)
+    page.goto(link)
+    page.get_by_label("Neues Passwort", exact=True).fill("Freigabe-Test-2026")
+    page.get_by_label("Neues Passwort wiederholen").fill("Freigabe-Test-2026")
+    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
+    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    sign_in(page, contact["username"], "Freigabe-Test-2026")
+    page.wait_for_url(re.compile(r"/me$"))
+    page.goto("/me/edit")
+    page.get_by_label("Funktion").fill("Leitung Ordnungsamt")
+    page.get_by_role("button", name="Änderung einreichen").click()
+    page.wait_for_url(re.compile(r"/me\?done=changed"))
+    page.get_by_role("button", name=re.compile("Abmelden")).click()
+
+    mail = wait_for_mail(browser_smtp, f"{approver}@example.org", "Freigabe")
+    review = re.search(re.escape(live_server.url) + r"/review\?change=\d+", text_part(mail)).group(0)
+    page.goto(review)
+    page.wait_for_url(re.compile(r"/login\?next="))
+    sign_in_here(page, approver, approver_password)
+    page.wait_for_url(re.compile(r"/review\?change=\d+"))
+    assert "Leitung Ordnungsamt" in page.content()
+    check_a11y(page)
+    page.get_by_role("button", name="Freigeben und veröffentlichen").click()
+    assert "veröffentlicht" in page.content()
+    page.goto(f"/cooperations/{contact['cooperation_id']}")
+    assert "Leitung Ordnungsamt" in page.content()
+
+
+def sign_in_here(page, username: str, password: str) -> None:
+    """Sign in on the login form already open (keeps its `next`)."""
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="Anmelden").click()
