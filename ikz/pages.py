@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from tortoise.transactions import in_transaction
 
-from service.accounts import authentication, passwords, self_service, sessions
+from service.accounts import passwords, self_service, sessions
 from service.accounts.contact_data import ContactData, normalise
 from service.accounts.models import Account
 from service.accounts.onboarding import TokenInvalid, find_activation, set_first_password
