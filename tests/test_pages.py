@@ -251,3 +251,54 @@ async def test_start_password_login_leads_to_the_activation_steps(client, gql, m
     assert confirmed.status_code == 303 and confirmed.headers["location"] == "/me?done=confirmed"
     me = await client.get("/me?done=confirmed")
     assert me.status_code == 200 and "Danke" in me.text
+
+
+def form_fields(html: str) -> dict:
+    """The values a browser would send for the form's inputs, checked boxes and selected options."""
+    values: dict = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = (re.search(r'type="([^"]+)"', tag) or [None, "text"])[1]
+        value = re.search(r'value="([^"]*)"', tag)
+        if kind == "checkbox" and " checked" not in tag:
+            continue
+        values.setdefault(name.group(1), []).append(value.group(1) if value else "")
+    for select in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', select[1])
+        values[select[0]] = [chosen.group(1) if chosen else ""]
+    for name, text in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        values[name] = [text]
+    import html as htmllib
+
+    return {k: [htmllib.unescape(x) for x in v] for k, v in values.items()}
+
+
+async def test_contact_proposes_a_change_and_a_new_cooperation(client, confirmed_contact):
+    cid = await coop_id("unna-kommunen-17")
+    who = await confirmed_contact("Selm", ["unna-kommunen-17"])
+    await sign_in(client, who["username"], who["password"])
+    form = await client.get(f"/me/cooperations/{cid}/propose")
+    assert form.status_code == 200 and 'name="partners"' in form.text and 'name="topicFieldIds"' in form.text
+    values = form_fields(form.text)
+    unchanged = await client.post(f"/me/cooperations/{cid}/propose", data=values)
+    assert unchanged.status_code == 400 and "nichts geändert" in unchanged.text
+    values["notes"] = ["Neue Leitstelle <b>2026</b>"]
+    values["startYear"] = ["19x4"]
+    bad = await client.post(f"/me/cooperations/{cid}/propose", data=values)
+    assert bad.status_code == 400 and 'href="#startYear"' in bad.text and "Neue Leitstelle &lt;b&gt;2026" in bad.text
+    values["startYear"] = ["1994"]
+    done = await client.post(f"/me/cooperations/{cid}/propose", data=values)
+    assert done.status_code == 303 and done.headers["location"] == "/me?done=proposed"
+    me = await client.get("/me")
+    assert "Änderung einer Kooperation" in me.text and "Neue Leitstelle &lt;b&gt;2026&lt;/b&gt;" in me.text
+
+    blank = await client.get("/me/cooperations/new")
+    values = form_fields(blank.text)
+    assert values["partners"] == [who["organization_id"]]
+    missing = await client.post("/me/cooperations/new", data={**values, "description": "Gemeinsamer Bauhof"})
+    assert missing.status_code == 400 and 'href="#title"' in missing.text and "Gemeinsamer Bauhof" in missing.text
+    created = await client.post("/me/cooperations/new", data={**values, "title": "Gemeinsamer Bauhof Selm"})
+    assert created.status_code == 303, created.text
+    assert "neue Kooperation" in (await client.get("/me")).text

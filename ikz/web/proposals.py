@@ -28,7 +28,7 @@ def values_of(coop: dict | None, own_org: str | None) -> dict:
         return {**{k: "" for k in TEXT_FIELDS}, "topicFieldIds": [], "legalForm": "", "partners": [own_org] if own_org else [],
                 "partnerLead": own_org or "", "performedByKind": "JOINT", "performedByOrganization": "",
                 "performedByText": "", "startYear": "", "endYear": "", "status": "ACTIVE", "savingsAmount": "",
-                "savingsCurrency": "EUR", "savingsPeriod": "", "savingsText": "", "dataAsOf": ""}
+                "savingsCurrency": "EUR", "savingsPeriod": "", "savingsText": "", "dataAsOf": "", "partOfId": ""}
     savings = coop.get("savings") or {}
     performer = coop.get("performedBy") or {}
     lead = [p["organization"]["id"] for p in coop["partners"] if p["role"] == "LEAD"]
@@ -47,6 +47,7 @@ def values_of(coop: dict | None, own_org: str | None) -> dict:
         "savingsAmount": str(savings.get("amount") or ""), "savingsCurrency": savings.get("currency") or "",
         "savingsPeriod": savings.get("period") or "", "savingsText": savings.get("text") or "",
         "dataAsOf": coop.get("dataAsOf") or "",
+        "partOfId": (coop.get("partOf") or {}).get("id", ""),
     }
 
 
@@ -65,6 +66,7 @@ def values_from_form(form: dict) -> dict:
         "savingsAmount": getstr(form, "savingsAmount", 20), "savingsCurrency": getstr(form, "savingsCurrency", 3),
         "savingsPeriod": getstr(form, "savingsPeriod", 5), "savingsText": getstr(form, "savingsText", 500),
         "dataAsOf": getstr(form, "dataAsOf", 10),
+        "partOfId": ascii_id(getstr(form, "partOfId", 12)) or "",
     })
     return values
 
@@ -100,6 +102,7 @@ def to_input(values: dict) -> tuple[dict, list]:
         data["savings"] = None
     if values["dataAsOf"]:
         data["dataAsOf"] = values["dataAsOf"]
+    data["partOfId"] = values["partOfId"] or None
     if not values["title"]:
         errors.append(local_error("title", "Bitte geben Sie die Aufgabe (Titel) an."))
     if not values["partners"]:
@@ -136,7 +139,12 @@ def _choices(data: dict, values: dict) -> dict:
         orgs.setdefault(p["organization"]["id"], p["organization"]["name"])
     chosen = [(i, orgs.get(i, f"Organisation {i}")) for i in values["partners"]]
     others = sorted(((i, n) for i, n in orgs.items() if i not in values["partners"]), key=lambda x: x[1])
+    own = ((data["me"].get("contact") or {}).get("municipality") or {}).get("cooperations") or {"edges": []}
+    frameworks = [(e["node"]["id"], e["node"]["title"]) for e in own["edges"] if e["node"]["id"] != (coop or {}).get("id")]
+    if values.get("partOfId") and values["partOfId"] not in {i for i, _ in frameworks}:
+        frameworks.insert(0, (values["partOfId"], f"Kooperation {values['partOfId']}"))
     return {"topic_fields": data["topicFields"], "legal_forms": data["legalForms"], "partner_choices": chosen + others,
+            "frameworks": frameworks,
             "statuses": STATUSES, "performer_kinds": PERFORMER_KINDS, "periods": PERIODS}
 
 
