@@ -17,6 +17,7 @@ from service import db
 from service.config import Settings, get_settings
 from service.mail.worker import run_worker
 from ikz import observability, pages, review
+from ikz.web import routes as web_routes
 
 logger = logging.getLogger("ikz.web")
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     if not settings.is_production:
         db.install_query_counting()
     view = observability.observed_view(GraphQLView)(build_schema(settings), settings)
+    web_routes.install_offline_graphiql(view)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -54,12 +56,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
                 await db.close_db()
 
     routes = [
-        Route("/", pages.index, methods=["GET"]),
+        *web_routes.ROUTES,
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/activate", pages.activate, methods=["GET", "POST"]),
-        Route("/reset-password", pages.reset_password, methods=["GET", "POST"]),
         Route("/review", review.review, methods=["GET"]),
-        Route("/review/login", review.login, methods=["POST"]),
         Route("/review/decide", review.decide, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/healthz", observability.healthz, methods=["GET"]),
@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_allow_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                                      allow_credentials=False, max_age=3600))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
+                    exception_handlers=web_routes.EXCEPTION_HANDLERS)
     app.state.settings = settings
+    app.state.graphql_view = view  # the pages execute their operations through it (ikz/web/base.py)
     return app

@@ -1,4 +1,4 @@
-"""The two pages the service serves itself: account activation and password reset.
+"""The activation page the invitation mail links to (/activate?token=…).
 
 Plain HTML forms that work without JavaScript. The token in the link doubles as the
 form's CSRF protection; responses are never cached and send no referrer (the URL
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from tortoise.transactions import in_transaction
 
-from service.accounts import authentication, passwords, self_service, sessions
+from service.accounts import passwords, self_service, sessions
 from service.accounts.contact_data import ContactData, normalise
 from service.accounts.models import Account
 from service.accounts.onboarding import TokenInvalid, find_activation, set_first_password
@@ -25,16 +25,9 @@ from service.errors import DomainError
 from service.mail.render import SERVICE_NAME
 from service.mail.worker import wake
 
+from ikz.web.base import FORM_LIMIT, SECURITY_HEADERS
+
 TEMPLATES = Path(__file__).with_name("templates")
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-}
-FORM_LIMIT = 64 * 1024
 
 # German texts for the messages the service raises in English for API clients.
 FIELD_NAMES = {
@@ -50,10 +43,18 @@ def _environment() -> Environment:
 
 def page(name: str, status: int = 200, **values) -> HTMLResponse:
     settings = get_settings()
-    html = _environment().get_template(name).render(
-        service_name=SERVICE_NAME, support_contact=settings.support_contact, min_length=passwords.MIN_LENGTH, **values
+    context = dict(
+        service_name=SERVICE_NAME, support_contact=settings.support_contact, min_length=passwords.MIN_LENGTH,
+        imprint_url=settings.imprint_url or "/impressum", privacy_url=settings.privacy_url or "/datenschutz",
+        ide=not settings.is_production, me=None, form_token=lambda: "",
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    context.update(values)
+    html = _environment().get_template(name).render(**context)
+    headers = SECURITY_HEADERS
+    if name.startswith("activate"):
+        # The activation link's token is in the URL: no referrer at all (that form needs no Origin check).
+        headers = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def _german(error: DomainError) -> str:
@@ -88,11 +89,6 @@ async def _form(request: Request) -> dict[str, str]:
         return {}
     form = await request.form(max_files=0, max_fields=40)
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-async def index(request: Request) -> HTMLResponse:
-    settings = get_settings()
-    return page("index.html", graphql_url=settings.link("graphql"), ide=not settings.is_production)
 
 
 async def _activation(token: str):
@@ -157,24 +153,3 @@ async def activate(request: Request) -> HTMLResponse:
                     action="/activate", data=data, municipality=org.name if org else None, errors=[_german(exc)])
     wake()
     return page("activated.html", username=activation.account.username, published=published)
-
-
-async def reset_password(request: Request) -> HTMLResponse:
-    if request.method == "GET":
-        token = request.query_params.get("token", "")
-        if not token:
-            return _invalid_link()
-        return page("reset_password.html", token=token, action="/reset-password", errors=[])
-    form = await _form(request)
-    token = form.get("token", "")
-    password = form.get("password", "")
-    if password != form.get("password_repeat", ""):
-        return page("reset_password.html", status=400, token=token, action="/reset-password",
-                    errors=["Die beiden Passwörter stimmen nicht überein."])
-    try:
-        await authentication.reset_password(token, password)
-    except DomainError as exc:
-        if exc.field == "token":
-            return _invalid_link()
-        return page("reset_password.html", status=400, token=token, action="/reset-password", errors=[_german(exc)])
-    return page("reset_done.html")

@@ -11,8 +11,8 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.accounts import authentication, sessions
-from service.accounts.models import Role, Session
+from service.accounts import sessions
+from service.accounts.models import Role
 from service.accounts.sessions import COOKIE_NAME
 from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash
@@ -23,8 +23,10 @@ from service.config import get_settings
 from service.errors import DomainError
 from service.mail.worker import wake
 from service.time import german_datetime
+from urllib.parse import urlencode
+
 from ikz.pages import SECURITY_HEADERS, _form, page
-from schema.auth import client_address, set_session_cookie
+from ikz.web.base import ascii_id, render, same_origin
 
 STATUS_LABELS = {
     ChangeStatus.PENDING: "wartet auf Freigabe", ChangeStatus.APPROVED: "freigegeben",
@@ -47,15 +49,17 @@ def _csrf(principal: Principal, change_id: int) -> str:
 
 
 def _change_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    """ASCII decimal digits only: '¹' or '٣' pass str.isdigit() but are no id (answer 404, not a crash)."""
+    clean = ascii_id(value)
+    return int(clean) if clean else None
 
 
 async def _principal(request: Request) -> Principal | None:
     return await sessions.resolve(request.cookies.get(COOKIE_NAME))
 
 
-async def _show(principal: Principal, change: ChangeRequest, *, message: str | None = None, ok: bool = True,
-                status: int = 200) -> HTMLResponse:
+async def _show(request: Request, principal: Principal, change: ChangeRequest, *, message: str | None = None,
+                ok: bool = True, status: int = 200) -> HTMLResponse:
     from service.accounts.models import Account
 
     submitter = await Account.get_or_none(id=change.submitted_by_id)
@@ -66,8 +70,9 @@ async def _show(principal: Principal, change: ChangeRequest, *, message: str | N
     if change.status is ChangeStatus.PENDING and not can_decide:
         note = ("Diese Änderung liegt außerhalb Ihres Freigabebereichs." if principal.has(Role.APPROVER)
                 else "Nur Freigabeberechtigte des Ministeriums können Änderungen freigeben.")
-    return page(
-        "review.html", status=status, change_id=change.id, kind=KIND_LABELS[change.kind],
+    # Rendered in the common layout, so the header shows who is signed in (with the logout form).
+    return render(
+        request, "review.html", status=status, me={"username": principal.username}, change_id=change.id, kind=KIND_LABELS[change.kind],
         record_title=await record_title(change), submitter=DELETED_PERSON if is_deleted(submitter) else submitter.username,
         submitted_at=german_datetime(change.submitted_at), state=STATUS_LABELS[change.status],
         conflict_reason=change.conflict_reason, changes=await change_diff(change), can_decide=can_decide,
@@ -80,34 +85,21 @@ async def review(request: Request) -> Response:
     if change_id is None:
         return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
     principal = await _principal(request)
-    if principal is None or principal.required_actions:
-        return page("review_login.html", next=f"/review?change={change_id}", error=None)
+    if principal is None:
+        return RedirectResponse("/login?" + urlencode({"next": f"/review?change={change_id}"}), status_code=303,
+                                headers=SECURITY_HEADERS)
+    if principal.required_actions:
+        return RedirectResponse("/me/activate", status_code=303, headers=SECURITY_HEADERS)
     try:
         change = await get_visible(principal, change_id)
     except DomainError:
         return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht oder Sie dürfen sie nicht sehen.")
-    return await _show(principal, change)
-
-
-async def login(request: Request) -> Response:
-    form = await _form(request)
-    target = form.get("next", "")
-    if not target.startswith("/review?change="):
-        target = "/"
-    try:
-        token, principal = await authentication.login(form.get("username", ""), form.get("password", ""),
-                                                      client_address(request))
-    except DomainError as exc:
-        error = ("Zu viele Fehlversuche; bitte warten Sie kurz." if exc.code == "TOO_MANY_ATTEMPTS"
-                 else "Benutzername oder Passwort ist falsch.")
-        return page("review_login.html", status=400, next=target, error=error)
-    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    session = await Session.get(id=principal.session_id)
-    set_session_cookie(response, token, session.expires_at, get_settings())
-    return response
+    return await _show(request, principal, change)
 
 
 async def decide(request: Request) -> Response:
+    if not same_origin(request, get_settings()):
+        return page("link_invalid.html", status=403, message="Das Formular kam nicht von dieser Seite.")
     form = await _form(request)
     change_id = _change_id(form.get("change"))
     principal = await _principal(request)
@@ -128,6 +120,6 @@ async def decide(request: Request) -> Response:
         change = await ChangeRequest.get_or_none(id=change_id)
         if change is None:
             return page("link_invalid.html", status=404, message="Diese Änderung gibt es nicht.")
-        return await _show(principal, change, message=_german(exc), ok=False, status=400)
+        return await _show(request, principal, change, message=_german(exc), ok=False, status=400)
     wake()
-    return await _show(principal, change, message=message)
+    return await _show(request, principal, change, message=message)

@@ -60,6 +60,9 @@ class Settings:
     mail_retry_base_seconds: float = 30.0
     run_mail_worker: bool = True
     support_contact: str = "Ministerium für Inneres und Sport, Referat Kommunale Zusammenarbeit (kooperation@example.org)"
+    # Pages: links in every page's footer (empty: the service's own placeholder pages)
+    imprint_url: str = ""
+    privacy_url: str = ""
     # Accounts
     activation_ttl_days: int = 14
     reset_ttl_minutes: int = 60
@@ -158,6 +161,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", env.get("MAIL_MAX_ATTEMPTS"), 8),
             run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
             support_contact=env.get("SUPPORT_CONTACT", Settings.support_contact),
+            imprint_url=env.get("IMPRINT_URL", "").strip(),
+            privacy_url=env.get("PRIVACY_URL", "").strip(),
             activation_ttl_days=_int("ACTIVATION_TTL_DAYS", env.get("ACTIVATION_TTL_DAYS"), 14),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
             session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12),

@@ -310,16 +310,21 @@ async def test_approver_reviews_from_the_mail_link_in_the_browser(gql, client, c
 
     link = regex.search(r"https://ikz\.example\.org/review\?change=\d+", text_part(notice)).group(0)
     client.cookies.clear()
-    login_form = await client.get(link)
+    to_login = await client.get(link)
+    assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=")
+    login_form = await client.get(to_login.headers["location"])
     assert login_form.status_code == 200 and 'name="password"' in login_form.text
-    bad = await client.post("/review/login", data={"username": approver, "password": "falsch-falsch", "next": link})
+    login_csrf = regex.search(r'name="csrf" value="([^"]+)"', login_form.text).group(1)
+    bad = await client.post("/login", data={"username": approver, "password": "falsch-falsch", "next": link,
+                                            "csrf": login_csrf})
     assert bad.status_code == 400 and "falsch" in bad.text
-    signed_in = await client.post("/review/login", data={"username": approver, "password": password,
-                                                         "next": link.replace("https://ikz.example.org", "")})
-    assert signed_in.status_code == 303
+    signed_in = await client.post("/login", data={"username": approver, "password": password, "csrf": login_csrf,
+                                                  "next": link.replace("https://ikz.example.org", "")})
+    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/review?change=")
     page = await client.get(link)
     assert "Bauverwaltung" in page.text and "Sachbearbeitung" in page.text and "Freigeben" in page.text
-    csrf = regex.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    csrf = regex.search(r'action="/review/decide">\s*<input type="hidden" name="change" value="\d+">\s*'
+                        r'<input type="hidden" name="csrf" value="([0-9a-f]+)"', page.text).group(1)
     forged = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
                                                        "decision": "approve", "csrf": "0" * 32})
     assert forged.status_code == 403

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+
 import datetime as dt
 
 import pytest
@@ -130,10 +132,12 @@ async def test_password_reset_by_mail(gql, client, make_user, login, smtp, deliv
     link = link_in(message, "/reset-password")
     assert "60 Minuten" in text_part(message)
     token = link.split("token=")[1]
-    assert (await client.get(link)).status_code == 200
-    page = await client.post("/reset-password", data={"token": token, "password": "Frisch-und-neu-77",
-                                                       "password_repeat": "Frisch-und-neu-77"})
-    assert page.status_code == 200 and "Passwort gespeichert" in page.text
+    form = await client.get(link)
+    assert form.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    page = await client.post("/reset-password", data={"csrf": csrf, "token": token, "newPassword": "Frisch-und-neu-77",
+                                                       "newPasswordRepeat": "Frisch-und-neu-77"})
+    assert page.status_code == 200 and "Passwort geändert" in page.text
     assert (await gql(ME, headers=other_session)).data["me"] is None  # all sessions ended
     assert not (await gql(LOGIN, {"u": username, "p": "Frisch-und-neu-77"})).errors
     reuse = await gql("mutation($t: String!) { resetPassword(token: $t, newPassword: \"Noch-ein-neues-8\") }",

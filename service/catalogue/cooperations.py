@@ -236,11 +236,23 @@ class FacetCount:
     count: int
 
 
+def _link_rows(alias: str, where: Where) -> str:
+    """The WHERE of a link table's rows whose cooperation matches `where` (on alias `c`).
+
+    Unfiltered: no condition at all (every link row has its cooperation). Filtered: the matching
+    cooperation ids as a subquery, which SQLite and PostgreSQL run as one hashed set; twice as
+    fast as joining every link row to its cooperation (bench/pages.py).
+    """
+    if not where.clauses:
+        return ""
+    return f"WHERE {alias}.cooperation_id IN (SELECT c.id FROM cooperation c {where.sql()})"
+
+
 async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
     where = _conditions(flt, skip="topicFields")
     rows = await fetch(
         "SELECT x.topic_field_id AS v, COUNT(*) AS n FROM cooperation_topic_field x "
-        f"JOIN cooperation c ON c.id = x.cooperation_id {where.sql()} GROUP BY x.topic_field_id",
+        f"{_link_rows('x', where)} GROUP BY x.topic_field_id",
         where.params,
     )
     counts = {r["v"]: int(r["n"]) for r in rows}
@@ -273,11 +285,13 @@ async def status_facet(flt: CooperationFilter) -> list[FacetCount]:
 async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
     """The partners with the most cooperations under the filter; selected partners always appear."""
     where = _conditions(flt, skip="partners")
+    # Counted on the link table first, the organisations joined to the counts after: grouping
+    # 300,000 link rows joined with organisation names took 1.2 s at 100,000 cooperations, 25 ms so.
     rows = await fetch(
-        "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name, COUNT(*) AS n FROM cooperation_partner p "
-        "JOIN cooperation c ON c.id = p.cooperation_id JOIN organization o ON o.id = p.organization_id "
-        f"{where.sql()} GROUP BY o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name "
-        f"ORDER BY n DESC, o.sort_name{{ci}}, o.id LIMIT {int(limit)}",
+        "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name, t.n FROM "
+        "(SELECT p.organization_id AS oid, COUNT(*) AS n FROM cooperation_partner p "
+        f"{_link_rows('p', where)} GROUP BY p.organization_id) t JOIN organization o ON o.id = t.oid "
+        f"ORDER BY t.n DESC, o.sort_name{{ci}}, o.id LIMIT {int(limit)}",
         where.params,
     )
     facet = [FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in rows]

@@ -1,0 +1,56 @@
+"""The pages' routes, mounted by ikz/app.py."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from ikz.web import accounts, catalogue, proposals, static
+from ikz.web.base import not_found, render
+
+ROUTES = [
+    Route("/", catalogue.search, methods=["GET"]),
+    Route("/cooperations/{id}", catalogue.cooperation, methods=["GET"]),
+    Route("/municipalities", catalogue.municipalities, methods=["GET"]),
+    Route("/municipalities/{id}", catalogue.municipality, methods=["GET"]),
+    Route("/login", accounts.login, methods=["GET", "POST"]),
+    Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
+    Route("/logout", accounts.logout, methods=["POST"]),
+    Route("/password-reset", accounts.password_reset, methods=["GET", "POST"]),
+    Route("/reset-password", accounts.reset_password, methods=["GET", "POST"]),
+    Route("/me", accounts.me, methods=["GET"]),
+    Route("/me/activate", accounts.activate_steps, methods=["GET", "POST"]),
+    Route("/me/edit", accounts.edit, methods=["GET", "POST"]),
+    Route("/me/password", accounts.change_password, methods=["GET", "POST"]),
+    Route("/me/delete", accounts.delete, methods=["GET", "POST"]),
+    Route("/me/data.json", accounts.my_data, methods=["GET"]),
+    Route("/me/cooperations/new", proposals.propose_new, methods=["GET", "POST"]),
+    Route("/me/cooperations/{id}/propose", proposals.propose_change, methods=["GET", "POST"]),
+    Route("/impressum", static.imprint, methods=["GET"]),
+    Route("/datenschutz", static.privacy, methods=["GET"]),
+    Route("/static/{name}", static.static_file, methods=["GET"]),
+    Route("/graphiql/{name}", static.graphiql_asset, methods=["GET"]),
+]
+
+
+def install_offline_graphiql(view) -> None:
+    """/graphql in a browser (development): GraphiQL from the installed package, not from a CDN."""
+
+    async def render_graphql_ide(request: Request):
+        return static.graphiql_page()
+
+    view.render_graphql_ide = render_graphql_ide
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    if exc.status_code == 404:
+        return not_found(request)
+    if exc.status_code == 405:
+        return render(request, "message.html", status=405, title="Nicht erlaubt", ok=False,
+                      message="Diese Adresse nimmt diese Anfrage nicht an.")
+    return render(request, "message.html", status=exc.status_code, title="Fehler", ok=False,
+                  message="Die Anfrage konnte nicht bearbeitet werden.")
+
+
+EXCEPTION_HANDLERS = {HTTPException: _http_error}
