@@ -139,7 +139,7 @@ async def database_gauges() -> list[GaugeMetricFamily]:
     from service.accounts.models import LoginThrottle
 
     throttled = GaugeMetricFamily("ikz_login_throttled_keys", "Usernames and addresses currently slowed down")
-    throttled.add_metric([], await LoginThrottle.filter(blocked_until__gt=moment).count())
+    throttled.add_metric([], await LoginThrottle.filter(blocked_until_ms__gt=int(moment.timestamp() * 1000)).count())
     return [queue, age, changes, throttled]
 
 
