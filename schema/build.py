@@ -21,6 +21,7 @@ from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
+from schema.cost import QueryCostLimit
 from schema.execution import PlainFieldExecutionContext
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
@@ -42,7 +43,7 @@ class IkzSchema(strawberry.Schema):
 
 
 def security_extensions(settings: Settings) -> list:
-    """Depth, alias and token limits, parser/validation caches; error masking in production."""
+    """Depth, alias, token and cost limits, parser/validation caches; error masking in production."""
     # The limiters' rule classes are made once: the validation cache is keyed by the rule classes,
     # and a fresh class per request would make every request miss it (measured: 2 ms per request).
     rules = (
@@ -54,6 +55,8 @@ def security_extensions(settings: Settings) -> list:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        # After the validation cache: the cost may depend on the variables (first: $n).
+        lambda: QueryCostLimit(settings.max_query_cost),
     ]
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))

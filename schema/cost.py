@@ -1,0 +1,232 @@
+"""Query cost: how many objects a query may return, computed before it runs.
+
+Depth, alias and token limits let a 4 KB query through that nests pages inside pages
+(30 aliases of cooperations(first: 100) { partners { organization { cooperations(first: 100) … } } }:
+6 million objects, 30 s, 11 MB). As GitHub's API does, the cost of a query is the number of
+objects it could return, multiplying page sizes along nested lists:
+
+- a field with `first`/`last` counts that many (the argument, a variable's value, the argument's
+  default, or the default page size); on a connection (an object with `edges`) the page size
+  applies to the connection's list, not to the connection itself;
+- a list without paging arguments counts an assumed size (`ASSUMED_LIST_SIZE`, or its entry in
+  `LIST_SIZES` for lists known to be larger);
+- an object field counts one per parent; scalars count nothing;
+- fragments and inline fragments count where they are spread (a fragment on an interface's
+  possible types counts once, with the largest of the branches).
+
+The check is a graphql-core validation rule. It runs after the cached validation of the document
+because the cost may depend on the request's variables (`first: $n`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    is_object_type,
+    is_interface_type,
+    is_union_type,
+)
+from graphql.language import DocumentNode
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from graphql.language.visitor import SKIP
+from graphql.validation import validate
+
+from strawberry.extensions import SchemaExtension
+
+from service.pagination import DEFAULT_PAGE_SIZE
+
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+ASSUMED_LIST_SIZE = 10
+# Lists without paging arguments that hold more than ASSUMED_LIST_SIZE items.
+LIST_SIZES: dict[str, int] = {
+    "Query.topicFields": 50,
+    "Query.legalForms": 50,
+}
+PAGE_ARGUMENTS = ("first", "last")
+_META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+
+
+class _Cost:
+    def __init__(self, context: ValidationContext, variables: dict[str, Any] | None,
+                 operation: OperationDefinitionNode) -> None:
+        self.context = context
+        self.schema = context.schema
+        self.variables = variables or {}
+        self.defaults: dict[str, Any] = {}
+        for definition in operation.variable_definitions or ():
+            if isinstance(definition.default_value, IntValueNode):
+                self.defaults[definition.variable.name.value] = int(definition.default_value.value)
+        self.visiting: set[str] = set()
+
+    def page_size(self, field_def, node: FieldNode) -> int | None:
+        """The page size a field asks for, or None when it takes no paging argument."""
+        names = [n for n in PAGE_ARGUMENTS if n in field_def.args]
+        if not names:
+            return None
+        given = {a.name.value: a.value for a in node.arguments or ()}
+        for name in names:
+            value = given.get(name)
+            if value is None:
+                continue
+            if isinstance(value, IntValueNode):
+                return max(0, int(value.value))
+            if isinstance(value, VariableNode):
+                variable = value.name.value
+                actual = self.variables.get(variable, self.defaults.get(variable))
+                if isinstance(actual, int) and not isinstance(actual, bool):
+                    return max(0, actual)
+                if actual is None and variable in self.variables:
+                    break  # an explicit null: the resolver's default
+                if actual is None:
+                    break
+            # anything else is refused by validation; count the default
+        for name in names:
+            default = field_def.args[name].default_value
+            if isinstance(default, int) and not isinstance(default, bool):
+                return default
+        return DEFAULT_PAGE_SIZE
+
+    def selection_set(self, selection_set: SelectionSetNode | None, parent_type, multiplier: int,
+                      page: int | None) -> int:
+        """Objects below `selection_set` for `multiplier` parents; `page` sizes the next list."""
+        if selection_set is None:
+            return 0
+        total = 0
+        branches: list[int] = []  # type-conditioned fragments: the largest counts
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, parent_type, multiplier, page)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                fragment_type = self.schema.get_type(condition.name.value) if condition else parent_type
+                cost = self.selection_set(selection.selection_set, fragment_type or parent_type, multiplier, page)
+                if condition is not None and fragment_type is not parent_type:
+                    branches.append(cost)
+                else:
+                    total += cost
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in self.visiting:  # unknown or cyclic: validation says so
+                    continue
+                self.visiting.add(name)
+                fragment_type = self.schema.get_type(fragment.type_condition.name.value)
+                cost = self.selection_set(fragment.selection_set, fragment_type or parent_type, multiplier, page)
+                self.visiting.discard(name)
+                if fragment_type is not parent_type:
+                    branches.append(cost)
+                else:
+                    total += cost
+        return total + (max(branches) if branches else 0)
+
+    def field(self, node: FieldNode, parent_type, multiplier: int, page: int | None) -> int:
+        name = node.name.value
+        if not (is_object_type(parent_type) or is_interface_type(parent_type)):
+            return 0
+        field_def = parent_type.fields.get(name)
+        if field_def is None:
+            field_def = _META_FIELDS.get(name) if parent_type is self.schema.query_type else None
+            if field_def is None:  # __typename, or unknown (validation says so)
+                return 0
+        named = get_named_type(field_def.type)
+        composite = is_object_type(named) or is_interface_type(named) or is_union_type(named)
+        size = self.page_size(field_def, node)
+        if is_list_type(get_nullable_type(field_def.type)):
+            if size is not None:
+                count = size
+            elif page is not None:
+                count = page
+            else:
+                count = LIST_SIZES.get(f"{parent_type.name}.{name}", ASSUMED_LIST_SIZE)
+            items = multiplier * count
+            if not composite:
+                return 0
+            return items + self.selection_set(node.selection_set, named, items, None)
+        if not composite:
+            return 0
+        # One object per parent; a paged non-list (a connection) passes its page size to its list.
+        return multiplier + self.selection_set(node.selection_set, named, multiplier, size)
+
+
+def operation_cost(context: ValidationContext, operation: OperationDefinitionNode,
+                   variables: dict[str, Any] | None = None) -> int:
+    root = context.schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    return _Cost(context, variables, operation).selection_set(operation.selection_set, root, 1, None)
+
+
+class QueryCostRule(ValidationRule):
+    """Refuses an operation whose cost exceeds `max_cost` (see the module docstring)."""
+
+    max_cost: int = 25_000
+    variables: dict[str, Any] | None = None
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_args):
+        cost = operation_cost(self.context, node, self.variables)
+        if cost > self.max_cost:
+            name = f" '{node.name.value}'" if node.name else ""
+            self.report_error(GraphQLError(
+                f"The query{name} is too complex: it may return {cost:,} objects, at most {self.max_cost:,} "
+                "are allowed. Ask for smaller pages (first) or fewer nested lists.",
+                node,
+                extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": self.max_cost},
+            ))
+        return SKIP
+
+    def enter_fragment_definition(self, *_args):
+        return SKIP
+
+
+def cost_rule(max_cost: int, variables: dict[str, Any] | None = None) -> type[QueryCostRule]:
+    return type("QueryCostRule", (QueryCostRule,), {"max_cost": max_cost, "variables": variables})
+
+
+def check_cost(schema, document: DocumentNode, max_cost: int, variables: dict[str, Any] | None,
+               operation_name: str | None = None) -> list[GraphQLError]:
+    """Errors for the operations of `document` that cost too much with these variables."""
+    errors = validate(schema, document, [cost_rule(max_cost, variables)])
+    if operation_name is None:
+        return errors
+    # Only the operation that will run matters.
+    return [e for e in errors if not e.nodes or _operation_name(e.nodes[0]) in (operation_name, None)]
+
+
+def _operation_name(node) -> str | None:
+    return node.name.value if isinstance(node, OperationDefinitionNode) and node.name else None
+
+
+class QueryCostLimit(SchemaExtension):
+    """Runs QueryCostRule with the request's variables, after the (cached) validation.
+
+    Must come after ValidationCache in the schema's extensions: it checks only documents that
+    passed validation, before execution starts.
+    """
+
+    def __init__(self, max_cost: int) -> None:
+        super().__init__()
+        self.max_cost = max_cost
+
+    def on_validate(self):
+        context = self.execution_context
+        if context.pre_execution_errors == [] and context.graphql_document is not None and self.max_cost > 0:
+            variables = context.variables if isinstance(context.variables, dict) else None
+            errors = check_cost(context.schema._schema, context.graphql_document, self.max_cost, variables,
+                                context.operation_name)
+            if errors:
+                context.pre_execution_errors = errors
+        yield
