@@ -22,6 +22,7 @@ from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.cost import QueryCostLimit
+from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
@@ -49,13 +50,15 @@ def security_extensions(settings: Settings) -> list:
     rules = (
         QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
         + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+        + [StringLiteralRule]
     )
     extensions = [
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        # After the validation cache: the cost may depend on the variables (first: $n).
+        # After the validation cache: these depend on the variables (first: $n).
+        StrictVariables,
         lambda: QueryCostLimit(settings.max_query_cost),
     ]
     if settings.is_production:
