@@ -43,7 +43,7 @@ from graphql import (
 from graphql.language import DocumentNode
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.language.visitor import SKIP
-from graphql.validation import validate
+from graphql.utilities import TypeInfo
 
 from strawberry.extensions import SchemaExtension
 
@@ -198,16 +198,36 @@ def cost_rule(max_cost: int, variables: dict[str, Any] | None = None) -> type[Qu
 
 def check_cost(schema, document: DocumentNode, max_cost: int, variables: dict[str, Any] | None,
                operation_name: str | None = None) -> list[GraphQLError]:
-    """Errors for the operations of `document` that cost too much with these variables."""
-    errors = validate(schema, document, [cost_rule(max_cost, variables)])
-    if operation_name is None:
-        return errors
-    # Only the operation that will run matters.
-    return [e for e in errors if not e.nodes or _operation_name(e.nodes[0]) in (operation_name, None)]
+    """Errors for the operation of `document` that would run, if it costs too much with these variables.
+
+    The same as validate(schema, document, [cost_rule(max_cost, variables)]) restricted to that
+    operation, without a full visit of the document; the result is kept on the (parser-cached)
+    document per set of integer variables, so a repeated query costs a dictionary look-up.
+    """
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    elif len(operations) > 1:
+        return []  # execution refuses an ambiguous document anyway
+    key = (max_cost, operation_name, tuple(sorted(
+        (k, v) for k, v in (variables or {}).items() if isinstance(v, int) and not isinstance(v, bool))))
+    cache = document.__dict__.get(_CACHE_ATTRIBUTE)
+    if cache is None:
+        cache = {}
+        object.__setattr__(document, _CACHE_ATTRIBUTE, cache)  # AST nodes are frozen dataclasses
+    elif key in cache:
+        return list(cache[key])
+    errors: list[GraphQLError] = []
+    context = ValidationContext(schema, document, TypeInfo(schema), errors.append)
+    rule = cost_rule(max_cost, variables)(context)
+    for operation in operations:
+        rule.enter_operation_definition(operation)
+    if len(cache) < 64:
+        cache[key] = tuple(errors)
+    return errors
 
 
-def _operation_name(node) -> str | None:
-    return node.name.value if isinstance(node, OperationDefinitionNode) and node.name else None
+_CACHE_ATTRIBUTE = "_ikz_query_cost"
 
 
 class QueryCostLimit(SchemaExtension):

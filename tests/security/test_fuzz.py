@@ -32,6 +32,7 @@ CLEAR_CODES = {"BAD_USER_INPUT", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN", "A
                "TOO_MANY_ATTEMPTS", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX",
                "RESPONSE_TOO_LARGE"}
 QUERY_EXAMPLES = 150
+CATALOGUE_EXAMPLES = 100  # the public lists get examples of their own (among all fields they are rare)
 MUTATION_EXAMPLES = 100
 PROPERTY_EXAMPLES = 60
 
@@ -117,6 +118,10 @@ async def run_all(client: httpx.AsyncClient, operations: list[str], headers: dic
 async def test_generated_queries_and_mutations_never_crash(app, own_database):
     queries = collect(from_schema(SDL, custom_scalars=CUSTOM_SCALARS, fields=None).filter(
         lambda q: q.lstrip().startswith("{") or q.lstrip().startswith("query")), QUERY_EXAMPLES)
+    queries += collect(from_schema(SDL, custom_scalars=CUSTOM_SCALARS, fields=["cooperations"]), CATALOGUE_EXAMPLES)
+    queries += collect(from_schema(SDL, custom_scalars=CUSTOM_SCALARS,
+                                   fields=["municipalities", "cooperation", "organization", "municipality"]),
+                       CATALOGUE_EXAMPLES // 2)
     mutation_fields = [f for f in _mutation_fields() if f not in ADMIN_SKIPPED]
     mutations = collect(from_schema(SDL, custom_scalars=CUSTOM_SCALARS, fields=mutation_fields).filter(
         lambda q: q.lstrip().startswith("mutation")), MUTATION_EXAMPLES)
