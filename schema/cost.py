@@ -11,8 +11,8 @@ objects it could return, multiplying page sizes along nested lists:
 - a list without paging arguments counts an assumed size (`ASSUMED_LIST_SIZE`, or its entry in
   `LIST_SIZES` for lists known to be larger);
 - an object field counts one per parent; scalars count nothing;
-- fragments and inline fragments count where they are spread (a fragment on an interface's
-  possible types counts once, with the largest of the branches).
+- fragments and inline fragments count where they are spread; on an interface, the most
+  expensive of its object types counts (with every fragment that applies to it).
 
 The check is a graphql-core validation rule. It runs after the cached validation of the document
 because the cost may depend on the request's variables (`first: $n`).
@@ -102,36 +102,46 @@ class _Cost:
 
     def selection_set(self, selection_set: SelectionSetNode | None, parent_type, multiplier: int,
                       page: int | None) -> int:
-        """Objects below `selection_set` for `multiplier` parents; `page` sizes the next list."""
+        """Objects below `selection_set` for `multiplier` parents; `page` sizes the next list.
+
+        On an interface or union, the most expensive of its object types counts: the selections
+        (fields, and fragments whose type condition applies) are summed per object type.
+        """
         if selection_set is None:
             return 0
+        candidates = [parent_type]
+        if is_interface_type(parent_type) or is_union_type(parent_type):
+            candidates = list(self.schema.get_possible_types(parent_type)) or candidates
+        return max(self.summed(selection_set, parent_type, concrete, multiplier, page) for concrete in candidates)
+
+    def applies(self, condition, concrete) -> bool:
+        if condition is None or condition is concrete:
+            return True
+        if is_interface_type(condition) or is_union_type(condition):
+            return is_object_type(concrete) and self.schema.is_sub_type(condition, concrete)
+        return False
+
+    def summed(self, selection_set: SelectionSetNode, lookup_type, concrete, multiplier: int, page: int | None) -> int:
         total = 0
-        branches: list[int] = []  # type-conditioned fragments: the largest counts
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self.field(selection, parent_type, multiplier, page)
+                total += self.field(selection, lookup_type, multiplier, page)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                fragment_type = self.schema.get_type(condition.name.value) if condition else parent_type
-                cost = self.selection_set(selection.selection_set, fragment_type or parent_type, multiplier, page)
-                if condition is not None and fragment_type is not parent_type:
-                    branches.append(cost)
-                else:
-                    total += cost
+                fragment_type = self.schema.get_type(condition.name.value) if condition else lookup_type
+                if fragment_type is not None and self.applies(fragment_type, concrete):
+                    total += self.summed(selection.selection_set, fragment_type, concrete, multiplier, page)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.context.get_fragment(name)
                 if fragment is None or name in self.visiting:  # unknown or cyclic: validation says so
                     continue
-                self.visiting.add(name)
                 fragment_type = self.schema.get_type(fragment.type_condition.name.value)
-                cost = self.selection_set(fragment.selection_set, fragment_type or parent_type, multiplier, page)
-                self.visiting.discard(name)
-                if fragment_type is not parent_type:
-                    branches.append(cost)
-                else:
-                    total += cost
-        return total + (max(branches) if branches else 0)
+                if fragment_type is not None and self.applies(fragment_type, concrete):
+                    self.visiting.add(name)
+                    total += self.summed(fragment.selection_set, fragment_type, concrete, multiplier, page)
+                    self.visiting.discard(name)
+        return total
 
     def field(self, node: FieldNode, parent_type, multiplier: int, page: int | None) -> int:
         name = node.name.value

@@ -195,3 +195,24 @@ async def test_a_request_over_the_time_cap_is_stopped(settings, monkeypatch):
         monkeypatch.undo()
         health = await client.get("/health")
         assert health.status_code == 200
+
+
+def test_fragments_on_the_same_type_add_up_and_type_branches_take_the_largest():
+    from graphql import parse
+
+    from schema.build import default_schema
+    from schema.cost import check_cost
+
+    def cost(query: str) -> int:
+        errors = check_cost(default_schema._schema, parse(query), 1, None)
+        return errors[0].extensions["cost"]
+
+    one = "{ organization(id: 1) { ... on Municipality { cooperations(first: 100) { edges { node { id } } } } } }"
+    two = ("{ organization(id: 1) { ... on Municipality { cooperations(first: 100) { edges { node { id } } } } "
+           "... on Municipality { c2: cooperations(first: 100) { edges { node { id } } } } } }")
+    via_named = ("fragment M on Municipality { cooperations(first: 100) { edges { node { id } } } } "
+                 "fragment O on Organization { ...M } "
+                 "{ organization(id: 1) { ...O ...M ... on ExternalOrganization { id } } }")
+    assert cost(one) == 1 + 1 + 100 + 100
+    assert cost(two) == 1 + 2 * (1 + 100 + 100)
+    assert cost(via_named) == 1 + 2 * (1 + 100 + 100)
