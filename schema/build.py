@@ -21,7 +21,7 @@ from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
-from schema.cost import QueryCostLimit
+from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
@@ -56,6 +56,7 @@ def security_extensions(settings: Settings) -> list:
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
+        FragmentExpansionLimit,  # before any validation rule walks the fragments
         lambda: ValidationCache(maxsize=512),
         # After the validation cache: these depend on the variables (first: $n).
         StrictVariables,

@@ -24,6 +24,7 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -71,6 +72,7 @@ class _Cost:
             if isinstance(definition.default_value, IntValueNode):
                 self.defaults[definition.variable.name.value] = int(definition.default_value.value)
         self.visiting: set[str] = set()
+        self.memo: dict[tuple, int] = {}
 
     def page_size(self, field_def, node: FieldNode) -> int | None:
         """The page size a field asks for, or None when it takes no paging argument."""
@@ -123,6 +125,7 @@ class _Cost:
 
     def summed(self, selection_set: SelectionSetNode, lookup_type, concrete, multiplier: int, page: int | None) -> int:
         total = 0
+        spread: set[str] = set()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 total += self.field(selection, lookup_type, multiplier, page)
@@ -133,15 +136,33 @@ class _Cost:
                     total += self.summed(selection.selection_set, fragment_type, concrete, multiplier, page)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in self.visiting:  # unknown or cyclic: validation says so
-                    continue
-                fragment_type = self.schema.get_type(fragment.type_condition.name.value)
-                if fragment_type is not None and self.applies(fragment_type, concrete):
-                    self.visiting.add(name)
-                    total += self.summed(fragment.selection_set, fragment_type, concrete, multiplier, page)
-                    self.visiting.discard(name)
+                if name in spread:
+                    continue  # spread twice in one selection: executed once
+                spread.add(name)
+                total += multiplier * self.fragment_unit_cost(name, concrete, page)
         return total
+
+    def fragment_unit_cost(self, name: str, concrete, page: int | None) -> int:
+        """A named fragment's cost for one parent, computed once per object type and page size.
+
+        The cost is linear in the number of parents, so this keeps fragments that spread other
+        fragments several times (a "fragment bomb") from making the check itself exponential.
+        """
+        key = (name, concrete.name, page)
+        unit = self.memo.get(key)
+        if unit is not None:
+            return unit
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in self.visiting:  # unknown or cyclic: validation says so
+            return 0
+        fragment_type = self.schema.get_type(fragment.type_condition.name.value)
+        unit = 0
+        if fragment_type is not None and self.applies(fragment_type, concrete):
+            self.visiting.add(name)
+            unit = self.summed(fragment.selection_set, fragment_type, concrete, 1, page)
+            self.visiting.discard(name)
+        self.memo[key] = unit
+        return unit
 
     def field(self, node: FieldNode, parent_type, multiplier: int, page: int | None) -> int:
         name = node.name.value
@@ -220,7 +241,7 @@ def check_cost(schema, document: DocumentNode, max_cost: int, variables: dict[st
     elif len(operations) > 1:
         return []  # execution refuses an ambiguous document anyway
     key = (max_cost, operation_name, tuple(sorted(
-        (k, v) for k, v in (variables or {}).items() if isinstance(v, int) and not isinstance(v, bool))))
+        (k, v) for k, v in (variables or {}).items() if v is None or (isinstance(v, int) and not isinstance(v, bool)))))
     cache = document.__dict__.get(_CACHE_ATTRIBUTE)
     if cache is None:
         cache = {}
@@ -260,3 +281,68 @@ class QueryCostLimit(SchemaExtension):
             if errors:
                 context.pre_execution_errors = errors
         yield
+
+
+# --- fragment expansion ---------------------------------------------------------------------------
+# Fragments that spread other fragments several times expand exponentially (F0 spreads F1 twice,
+# F1 spreads F2 twice, …: 40 fragments, 2^40 selections). Execution merges such fields, but
+# walking the expansion does not: strawberry's depth and alias limiters took 0.3 s at 16 levels
+# and doubled with each further level. So the expanded size is counted first, in linear time,
+# right after parsing, and a document beyond MAX_EXPANDED_SELECTIONS is refused before any rule
+# walks it.
+
+MAX_EXPANDED_SELECTIONS = 5_000
+
+
+def expanded_selections(document: DocumentNode) -> int:
+    """How many selections the operations of `document` hold once every fragment is spread."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def count(selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += 1 + count(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += 1 + count(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in memo:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in visiting:  # unknown or cyclic: validation says so
+                        memo[name] = 0
+                    else:
+                        visiting.add(name)
+                        memo[name] = count(fragment.selection_set)
+                        visiting.discard(name)
+                total += 1 + memo[name]
+        return total
+
+    return sum(count(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
+
+class FragmentExpansionLimit(SchemaExtension):
+    """Refuses documents whose fragments expand beyond MAX_EXPANDED_SELECTIONS (after parsing)."""
+
+    def on_parse(self):
+        yield
+        document = self.execution_context.graphql_document
+        if document is None:
+            return
+        size = document.__dict__.get(_EXPANSION_ATTRIBUTE)
+        if size is None:
+            size = expanded_selections(document)
+            object.__setattr__(document, _EXPANSION_ATTRIBUTE, size)
+        if size > MAX_EXPANDED_SELECTIONS:
+            raise GraphQLError(
+                f"The query is too complex: with its fragments spread it has {size:,} selections, at most "
+                f"{MAX_EXPANDED_SELECTIONS:,} are allowed.",
+                extensions={"code": QUERY_TOO_COMPLEX, "selections": size, "maxSelections": MAX_EXPANDED_SELECTIONS},
+            )
+
+
+_EXPANSION_ATTRIBUTE = "_ikz_expanded_selections"

@@ -216,3 +216,32 @@ def test_fragments_on_the_same_type_add_up_and_type_branches_take_the_largest():
     assert cost(one) == 1 + 1 + 100 + 100
     assert cost(two) == 1 + 2 * (1 + 100 + 100)
     assert cost(via_named) == 1 + 2 * (1 + 100 + 100)
+
+
+async def test_production_shows_the_cost_error_unmasked(settings):
+    from ikz.app import create_app
+
+    app = create_app(settings.with_overrides(app_env="production"), manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        error = (await post(client, ATTACK)).json()["errors"][0]
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX" and error["extensions"]["cost"] > 25_000
+        assert "too complex" in error["message"]
+
+
+async def test_a_fragment_bomb_is_checked_quickly(client):
+    # F0 spreads F1 twice, F1 spreads F2 twice, …: 2^40 paths, one merged selection when executed.
+    levels = 40
+    fragments = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} t{i}: topicFields {{ id }} }}"
+                         for i in range(levels))
+    query = "{ ...F0 } " + fragments + f" fragment F{levels} on Query {{ legalForms {{ code }} }}"
+    started = time.perf_counter()
+    body = (await post(client, query)).json()
+    assert time.perf_counter() - started < 2
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["selections"] > 2**40 and error["extensions"]["maxSelections"] == 5_000
+    # a few levels stay well within the limit and run
+    small = "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} t{i}: topicFields {{ id }} }}"
+                                    for i in range(4)) + " fragment F4 on Query { legalForms { code } }"
+    body = (await post(client, small)).json()
+    assert not body.get("errors"), body["errors"]
