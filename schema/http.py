@@ -129,6 +129,11 @@ class GraphQLView(GraphQL):
             raise HTTPException(400, "The request body (and its variables) must be a JSON object.")
         return value
 
+    def parse_query_params(self, params) -> dict[str, Any]:
+        # GET ?variables=null (or extensions=null) means none, as a JSON body's null does.
+        params = {k: v for k, v in dict(params).items() if not (k in ("variables", "extensions") and v == "null")}
+        return super().parse_query_params(params)
+
     def encode_json(self, data: object) -> bytes:
         # orjson: about five times faster than json.dumps on a page of 50 cooperations.
         return orjson.dumps(data)

@@ -198,3 +198,13 @@ async def test_overlong_audit_subject_type_is_refused(gql, make_user, login):
     ok = await gql("query($t: String) { auditLog(filter: {subjectType: $t}) { id } }", {"t": "cooperation"},
                    headers=headers)
     assert not ok.errors
+
+
+async def test_get_with_null_or_malformed_variables(client):
+    ok = await client.get("/graphql", params={"query": "{ topicFields { id } }", "variables": "null"},
+                          headers={"accept": "application/json"})
+    assert ok.status_code == 200 and ok.json()["data"]["topicFields"]
+    for bad in ("42", "[", '"x"', "[" * 2000):
+        response = await client.get("/graphql", params={"query": "{ topicFields { id } }", "variables": bad},
+                                    headers={"accept": "application/json"})
+        assert response.status_code == 400, (bad, response.text)
