@@ -42,6 +42,10 @@ median and p90 in milliseconds, the matches (totalCount), and the SQL statements
 per GraphQL request (from the response's extensions.sqlQueries, which development
 settings switch on). --profile adds a cProfile of the GraphQL requests.
 
+--compare-execution measures schema/execution.py instead: the `list` page through the app with
+PlainFieldExecutionContext and through the same app with stock strawberry execution, the two
+alternating request by request (--repeat N each, default 300), answers compared first.
+
 Without --database-url a temporary SQLite file is used (--sqlite-pragmas adds
 connection PRAGMAs through the URL, as DATABASE_URL can in production, e.g.
 cache_size=-65536). With a postgres:// URL a database ikz_bench_<hex> is created
@@ -715,7 +719,42 @@ async def profile_graphql(client: httpx.AsyncClient, query: str, label: str, run
 # --- one size ---------------------------------------------------------------------------------
 
 
-async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: int | None, profile: bool) -> list[Result]:
+async def compare_execution(settings: Settings, database: str, size: int, repeat: int | None) -> None:
+    """The `list` page with and without schema/execution.py, alternating (see the module docstring)."""
+    import schema.build
+    from ikz.app import create_app
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    plain_app = create_app(settings, manage_db=False)
+    saved = schema.build.PlainFieldExecutionContext
+    schema.build.PlainFieldExecutionContext = StrawberryGraphQLCoreExecutionContext
+    try:
+        stock_app = create_app(settings, manage_db=False)
+    finally:
+        schema.build.PlainFieldExecutionContext = saved
+    query = variants(0)[0].graphql
+    runs = repeat or 300
+    samples: dict[str, list[float]] = {"plain": [], "stock": []}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url=BASE_URL) as plain, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=stock_app), base_url=BASE_URL) as stock:
+        clients = {"plain": plain, "stock": stock}
+        answers = [await run_graphql(c, query) for c in clients.values()]
+        if answers[0]["data"] != answers[1]["data"]:
+            raise SystemExit("the two execution paths answer differently")
+        for client in clients.values():
+            await warm_up(lambda: run_graphql(client, query))
+        for i in range(runs):
+            for side in ("plain", "stock") if i % 2 == 0 else ("stock", "plain"):
+                t0 = time.perf_counter()
+                await run_graphql(clients[side], query)
+                samples[side].append((time.perf_counter() - t0) * 1000)
+    plain_ms, stock_ms = percentile(samples["plain"], 50), percentile(samples["stock"], 50)
+    print(f"{database} {size:,} list: execution.py {plain_ms:.2f} ms, stock strawberry {stock_ms:.2f} ms "
+          f"(median of {runs} alternating runs each): {100 * (stock_ms - plain_ms) / stock_ms:+.1f}% faster")
+
+
+async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: int | None, profile: bool,
+                     compare: bool = False) -> list[Result]:
     settings = make_settings(var_dir, url)
     set_settings(settings)
     db.install_query_counting()
@@ -746,6 +785,9 @@ async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: 
         log(f"[{database} {size:,}] partner filter: {busiest['name']} (id {busiest_id}, {busiest['n']:,} cooperations); "
             f"search: {SEARCH_TERM!r}")
 
+        if compare:
+            await compare_execution(settings, database, total, repeat)
+            return []
         from ikz.app import create_app
 
         app = create_app(settings, manage_db=False)
@@ -850,6 +892,8 @@ async def main() -> int:
         help="PRAGMAs for the SQLite connection as tortoise takes them from the URL, e.g. cache_size=-65536,mmap_size=268435456",
     )
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of 100 GraphQL requests per variant")
+    parser.add_argument("--compare-execution", action="store_true",
+                        help="time the list page with and without schema/execution.py, alternating")
     args = parser.parse_args()
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     admin_url = args.database_url.strip()
@@ -869,11 +913,13 @@ async def main() -> int:
             else:
                 url = f"sqlite://{var_dir / f'bench-{size}.sqlite3'}" + (f"?{pragmas}" if pragmas else "")
             try:
-                results += await bench_size(database, url, var_dir, size, args.repeat, args.profile)
+                results += await bench_size(database, url, var_dir, size, args.repeat, args.profile,
+                                            args.compare_execution)
             finally:
                 if admin_url:
                     await drop_postgres_database(url, admin_url)
-    report(results)
+    if results:
+        report(results)
     print(f"\nTotal runtime {time.perf_counter() - started:.0f} s.")
     return 0
 

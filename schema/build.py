@@ -21,6 +21,8 @@ from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
+from schema.cost import FragmentExpansionLimit, QueryCostLimit
+from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
@@ -42,18 +44,23 @@ class IkzSchema(strawberry.Schema):
 
 
 def security_extensions(settings: Settings) -> list:
-    """Depth, alias and token limits, parser/validation caches; error masking in production."""
+    """Depth, alias, token and cost limits, parser/validation caches; error masking in production."""
     # The limiters' rule classes are made once: the validation cache is keyed by the rule classes,
     # and a fresh class per request would make every request miss it (measured: 2 ms per request).
     rules = (
         QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
         + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+        + [StringLiteralRule]
     )
     extensions = [
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
+        FragmentExpansionLimit,  # before any validation rule walks the fragments
         lambda: ValidationCache(maxsize=512),
+        # After the validation cache: these depend on the variables (first: $n).
+        StrictVariables,
+        lambda: QueryCostLimit(settings.max_query_cost),
     ]
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import strawberry
@@ -11,13 +12,18 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from service.errors import InvalidInput, NotFound
 
 MAX_DB_ID = 2**31 - 1
+_ASCII_ID = re.compile(r"[0-9]{1,10}")  # not \d: that matches Arabic-Indic, Devanagari, … digits too
 
 
 def parse_id(value: str | strawberry.ID, noun: str, *, field: str = "id") -> int:
-    """Turn a client id into a database id; anything malformed is simply 'not found'."""
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or not 0 < int(text) <= MAX_DB_ID:
-        raise NotFound(f"No {noun} with id {str(value)[:40]!r}.", field=field)
+    """Turn a client id into a database id; anything malformed is simply 'not found'.
+
+    Ids are ASCII decimal only ("١٢", "²", " 12", "+12" are not ids) and within the range of the
+    databases' integer columns.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if not _ASCII_ID.fullmatch(text) or not 0 < int(text) <= MAX_DB_ID:
+        raise NotFound(f"No {noun} with id {text[:40]!r}.", field=field)
     return int(text)
 
 
@@ -33,6 +39,15 @@ def require_text(value: str | None, field: str, limit: int = 200) -> str | None:
     if len(value) > limit:
         raise InvalidInput(f"'{field}' is longer than {limit} characters.", field=field)
     return value
+
+
+def require_texts(values: Iterable[str] | None, field: str, limit: int) -> tuple[str, ...]:
+    """A list of short strings (filter values); each at most `limit` characters."""
+    if not values:
+        return ()
+    for value in values:
+        require_text(value, field, limit)
+    return tuple(dict.fromkeys(values))
 
 
 @strawberry.type

@@ -3,11 +3,16 @@
 - `application/json` (the default): 200 for every well-formed request, errors in the body.
 - `application/graphql-response+json` (when the client asks for it): a request error
   (unparsable, invalid, bad variables; no `data`) answers 400.
-- A body that is not a GraphQL request answers 400; a mutation over GET 405.
+- A body that is not a GraphQL request answers 400 (not UTF-8, not JSON, not a JSON object,
+  nested deeper than orjson's 1,024 levels, a lone surrogate); a mutation over GET 405.
+- A request that runs longer than REQUEST_TIMEOUT_SECONDS is stopped (QUERY_TIMEOUT); an answer
+  larger than MAX_RESPONSE_BYTES is replaced by an error (RESPONSE_TOO_LARGE).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
@@ -28,6 +33,13 @@ from schema.context import Context
 from schema.errors import with_codes
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+logger = logging.getLogger("ikz.graphql")
+
+
+def error_body(message: str, code: str, **extensions: Any) -> dict:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
 def _prefers_graphql_response_json(request: Request) -> bool:
@@ -68,7 +80,20 @@ class GraphQLView(GraphQL):
                 kwargs["context"] = context
             if root_value is not None:
                 kwargs["root_value"] = root_value
-            response = await super().run(request, **kwargs)
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    response = await super().run(request, **kwargs)
+            except TimeoutError:
+                seconds = self.settings.request_timeout_seconds
+                logger.warning("request stopped after %s s", seconds)
+                response = Response(
+                    orjson.dumps(error_body(
+                        f"The request took longer than {seconds:g} seconds and was stopped; "
+                        "ask for less (smaller pages, fewer fields) and try again.",
+                        QUERY_TIMEOUT, timeoutSeconds=seconds)),
+                    status_code=503 if _prefers_graphql_response_json(request) else 200,
+                    media_type=GRAPHQL_RESPONSE_JSON if _prefers_graphql_response_json(request) else "application/json",
+                )
         if queued:
             wake_mail_worker()
         return response
@@ -96,13 +121,33 @@ class GraphQLView(GraphQL):
                 sub_response.status_code = 400
         return data
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson is strict where json.loads is not: invalid UTF-8, lone surrogates and nesting
+        # beyond 1,024 levels are JSON errors (400), not crashes.
+        value = orjson.loads(data)
+        if not isinstance(value, (dict, list)):
+            raise HTTPException(400, "The request body (and its variables) must be a JSON object.")
+        return value
+
+    def parse_query_params(self, params) -> dict[str, Any]:
+        # GET ?variables=null (or extensions=null) means none, as a JSON body's null does.
+        params = {k: v for k, v in dict(params).items() if not (k in ("variables", "extensions") and v == "null")}
+        return super().parse_query_params(params)
+
     def encode_json(self, data: object) -> bytes:
         # orjson: about five times faster than json.dumps on a page of 50 cooperations.
         return orjson.dumps(data)
 
     def create_response(self, response_data, sub_response: Response) -> Response:
+        body = self.encode_json(response_data)
+        limit = self.settings.max_response_bytes
+        if limit and len(body) > limit:
+            logger.warning("response of %d bytes replaced (limit %d)", len(body), limit)
+            body = self.encode_json(error_body(
+                f"The answer would be {len(body):,} bytes, more than the {limit:,} allowed; "
+                "ask for smaller pages or fewer fields.", RESPONSE_TOO_LARGE, size=len(body), maxSize=limit))
         response = Response(
-            self.encode_json(response_data),
+            body,
             status_code=sub_response.status_code or 200,
             media_type=getattr(sub_response, "media_type", None) or "application/json",
         )

@@ -76,6 +76,9 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    max_query_cost: int = 25_000  # objects a query may return, page sizes multiplied (schema/cost.py)
+    request_timeout_seconds: float = 10.0
+    max_response_bytes: int = 5_000_000
     cors_allow_origins: tuple[str, ...] = ()
     # Operations
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
@@ -166,6 +169,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             activation_ttl_days=_int("ACTIVATION_TTL_DAYS", env.get("ACTIVATION_TTL_DAYS"), 14),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
             session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12),
+            max_query_cost=_int("MAX_QUERY_COST", env.get("MAX_QUERY_COST"), Settings.max_query_cost),
+            request_timeout_seconds=_int("REQUEST_TIMEOUT_SECONDS", env.get("REQUEST_TIMEOUT_SECONDS"),
+                                         int(Settings.request_timeout_seconds)),
+            max_response_bytes=_int("MAX_RESPONSE_BYTES", env.get("MAX_RESPONSE_BYTES"), Settings.max_response_bytes),
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
             **_operations(env),
         )

@@ -17,7 +17,7 @@ from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
 from schema.accounts.types import ContactRecord, ContactStateEnum, contact_record
 from schema.auth import principal
-from schema.common import parse_id
+from schema.common import parse_id, require_text
 
 MailStatusEnum = strawberry.enum(MailStatus, name="MailStatus")
 AuditActionEnum = strawberry.enum(AuditAction, name="AuditAction")
@@ -109,7 +109,7 @@ class AdminQuery:
         rows = await audit.entries(
             actions=[a.value for a in flt.actions] if flt.actions else None,
             actor_id=parse_id(flt.actor_id, "account", field="actorId") if flt.actor_id else None,
-            subject_type=flt.subject_type,
+            subject_type=require_text(flt.subject_type, "subjectType", 40),
             subject_id=parse_id(flt.subject_id, "record", field="subjectId") if flt.subject_id else None,
             since=flt.since, until=flt.until, limit=_page_size(first),
             before_id=parse_id(after, "entry", field="after") if after else None,

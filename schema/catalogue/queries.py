@@ -28,9 +28,10 @@ from schema.catalogue.types import (
     organization_object,
     topic_field_object,
 )
-from schema.common import page_info, parse_id, parse_ids, require_text, selected_paths
+from schema.common import page_info, parse_id, parse_ids, require_text, require_texts, selected_paths
 
 MAX_SEARCH = 200
+MAX_CODE = 64  # legal form codes and official keys (AGS) are short
 
 CooperationOrderField = strawberry.enum(CooperationOrder, name="CooperationOrderField")
 SortDirectionEnum = strawberry.enum(SortDirection, name="SortDirection")
@@ -79,7 +80,7 @@ def to_service_filter(flt: CooperationFilter | None, search: str | None) -> coop
         partner_ids=parse_ids(_values(flt.partner_ids), "organisation", "partnerIds"),
         region_ids=parse_ids(_values(flt.region_ids), "organisation", "regionIds"),
         topic_field_ids=parse_ids(_values(flt.topic_field_ids), "topic field", "topicFieldIds"),
-        legal_forms=tuple(dict.fromkeys(str(v) for v in _values(flt.legal_forms) or ())),
+        legal_forms=require_texts([str(v) for v in _values(flt.legal_forms) or ()], "legalForms", MAX_CODE),
         statuses=tuple(dict.fromkeys(_values(flt.statuses) or ())),
         start_year_from=_values(flt.start_year_from),
         start_year_to=_values(flt.start_year_to),
@@ -102,7 +103,8 @@ class CatalogueQuery:
         order = order_by or CooperationOrderInput()
         service_filter = to_service_filter(filter, search)
         ordering = coop_service.ordering_key(order.field, order.direction)
-        page = page_request(first, after, ordering, info.context.settings.max_page_size)
+        page = page_request(first, after, ordering, info.context.settings.max_page_size,
+                            value_type=int if order.field is CooperationOrder.START_YEAR else str)
         await coop_service.validate_filter(service_filter)
         paths = selected_paths(info)
         edges: list[CooperationEdge] = []
@@ -138,7 +140,7 @@ class CatalogueQuery:
         service_filter = organizations.MunicipalityFilter(
             kinds=tuple(OrganizationKind(k.value) for k in _values(filter.kinds) or ()) if filter else (),
             region_ids=parse_ids(_values(filter.region_ids), "organisation", "regionIds") if filter else (),
-            ags=tuple(_values(filter.ags) or ()) if filter else (),
+            ags=require_texts(_values(filter.ags), "ags", MAX_CODE) if filter else (),
             search=search or None,
         )
         result = await organizations.list_page(service_filter, page)
