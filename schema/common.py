@@ -12,17 +12,20 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from service.errors import InvalidInput, NotFound
 
 MAX_DB_ID = 2**31 - 1
-_ASCII_ID = re.compile(r"[0-9]{1,10}")  # not \d: that matches Arabic-Indic, Devanagari, … digits too
+_ASCII_ID = re.compile(r"[0-9]{1,40}")  # not \d: that matches Arabic-Indic, Devanagari, … digits too
 
 
 def parse_id(value: str | strawberry.ID, noun: str, *, field: str = "id") -> int:
-    """Turn a client id into a database id; anything malformed is simply 'not found'.
+    """Turn a client id into a database id.
 
-    Ids are ASCII decimal only ("١٢", "²", " 12", "+12" are not ids) and within the range of the
-    databases' integer columns.
+    Ids are ASCII decimal only ("١٢", "²", " 12", "+12" are not ids): anything else is a client's
+    mistake and says so (BAD_USER_INPUT). A well-formed id beyond the databases' integer columns
+    cannot exist, so it is simply not found.
     """
     text = value if isinstance(value, str) else str(value)
-    if not _ASCII_ID.fullmatch(text) or not 0 < int(text) <= MAX_DB_ID:
+    if not _ASCII_ID.fullmatch(text):
+        raise InvalidInput(f"'{field}' must be an id of ASCII digits, not {text[:40]!r}.", field=field)
+    if not 0 < int(text) <= MAX_DB_ID:
         raise NotFound(f"No {noun} with id {text[:40]!r}.", field=field)
     return int(text)
 

@@ -109,7 +109,7 @@ async def test_municipality_search_and_region_filter(gql):
     ("query", "variables", "code", "fragment"),
     [
         ("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "999999"}, "NOT_FOUND", "No cooperation with id"),
-        ("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "abc"}, "NOT_FOUND", "No cooperation with id"),
+        ("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "abc"}, "BAD_USER_INPUT", "must be an id of ASCII digits"),
         ("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "99999999999999999999"}, "NOT_FOUND", "No cooperation"),
         ("query($id: ID!) { municipality(id: $id) { id } }", {"id": "0"}, "NOT_FOUND", "No municipal body"),
         ("{ cooperations(first: 101) { totalCount } }", {}, "BAD_USER_INPUT", "between 0 and 100"),

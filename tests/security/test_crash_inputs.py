@@ -86,10 +86,13 @@ async def test_ids_are_ascii_decimal_only(gql, value):
         assert result.codes and set(result.codes) <= CLEAR, (value, result)
 
 
-async def test_non_ascii_digits_never_find_a_record(gql):
+async def test_non_ascii_digits_are_refused_as_input_not_matched(gql):
+    """"١" is int()-able in Python; it must be the client's error, never a lookup of record 1."""
     result = await gql("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "١"})
     assert result.data == {"cooperation": None} or result.data is None
-    assert result.codes == ["NOT_FOUND"]
+    assert result.codes == ["BAD_USER_INPUT"]
+    beyond = await gql("query($id: ID!) { cooperation(id: $id) { id } }", {"id": "2147483648"})
+    assert beyond.codes == ["NOT_FOUND"]
 
 
 @pytest.mark.parametrize("ordering, cursor_data", [
