@@ -99,7 +99,12 @@ async def _fail_interrupted(mail: OutboxMail, result: BatchResult) -> bool:
 
 async def claim_one(settings: Settings, result: BatchResult | None = None) -> OutboxMail | None:
     """The next due mail, now this worker's alone until its lease ends; None when nothing is due."""
-    result = result or BatchResult()
+    async with in_transaction():
+        return await _claim(settings, result or BatchResult())
+
+
+async def _claim(settings: Settings, result: BatchResult) -> OutboxMail | None:
+    """Inside a transaction (the worker also records the previous mail's outcome in it: one commit a mail)."""
     lost_races = 0
     while lost_races < 10:
         moment = now()
@@ -107,29 +112,22 @@ async def claim_one(settings: Settings, result: BatchResult | None = None) -> Ou
         # later update of the row is conditional on it.
         mark = moment + _lease(settings) + dt.timedelta(microseconds=random.randrange(1, 999_999))
         claim = {"status": MailStatus.SENDING, "claimed_until": mark, "attempts": F("attempts") + 1}
-        order = ("next_attempt_at", "id")
+        due = _due(moment).order_by("next_attempt_at", "id")
         if db.dialect() == "postgres":
-            async with in_transaction():
-                mail = await _due(moment).select_for_update(skip_locked=True).order_by(*order).first()
-                if mail is None:
-                    return None
-                if _interrupted_too_often(mail, settings):
-                    await _fail_interrupted(mail, result)
-                    continue
-                await OutboxMail.filter(id=mail.id).update(**claim)
+            mail = await due.select_for_update(skip_locked=True).first()
         else:
             # SQLite has no SKIP LOCKED, but it runs one write at a time: the conditional update below
             # changes the row only while it is still due, so of two workers exactly one wins it.
-            mail = await _due(moment).order_by(*order).first()
-            if mail is None:
-                return None
-            if _interrupted_too_often(mail, settings):
-                if not await _fail_interrupted(mail, result):
-                    lost_races += 1
-                continue
-            if not await _due(moment).filter(id=mail.id, attempts=mail.attempts).update(**claim):
+            mail = await due.first()
+        if mail is None:
+            return None
+        if _interrupted_too_often(mail, settings):
+            if not await _fail_interrupted(mail, result):
                 lost_races += 1
-                continue
+            continue
+        if not await _due(moment).filter(id=mail.id, attempts=mail.attempts).update(**claim):
+            lost_races += 1
+            continue
         mail.status, mail.claimed_until, mail.attempts = MailStatus.SENDING, mark, mail.attempts + 1
         return mail
     return None
@@ -180,16 +178,22 @@ def _scrub(text: str) -> str:
     return re.sub(r"\S+@\S+", "<address>", text)[:200]
 
 
-async def _deliver_one(mail: OutboxMail, transport: Transport, settings: Settings, result: BatchResult,
-                       deadline: float) -> None:
+@dataclass
+class _Outcome:
+    sent: bool = False
+    error: str = ""
+    permanent: bool = False
+    unreachable: bool = False  # the server could not be reached: give the mail back
+
+
+async def _attempt(mail: OutboxMail, transport: Transport, settings: Settings, deadline: float) -> _Outcome:
     try:
         message = build_message(mail, unseal(mail.sealed_content or ""), settings)
     except SealBroken as exc:
-        return await _record_failure(mail, str(exc), True, settings, result)
+        return _Outcome(error=str(exc), permanent=True)
     except Exception as exc:  # the same content fails the same way every time
         logger.exception("mail %s (%s) cannot be built", mail.id, mail.template)
-        return await _record_failure(mail, f"cannot build the message: {type(exc).__name__}: {_scrub(str(exc))}",
-                                     True, settings, result)
+        return _Outcome(error=f"cannot build the message: {type(exc).__name__}: {_scrub(str(exc))}", permanent=True)
     try:
         async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
             if not transport.is_open:
@@ -197,18 +201,24 @@ async def _deliver_one(mail: OutboxMail, transport: Transport, settings: Setting
             await transport.send(message)
     except DeliveryError as exc:
         if exc.connection:
-            result.unavailable = True
             logger.warning("mail worker: %s", exc)
-            return await _release(mail, str(exc), settings)
-        return await _record_failure(mail, str(exc), exc.permanent, settings, result)
+        return _Outcome(error=str(exc), permanent=exc.permanent, unreachable=exc.connection)
     except TimeoutError:
         transport.drop()
-        return await _record_failure(mail, "the SMTP server did not finish within the mail's lease", False,
-                                     settings, result)
+        return _Outcome(error="the SMTP server did not finish within the mail's lease")
     except Exception as exc:  # an unforeseen error is this mail's; the next one gets a fresh connection
         transport.drop()
         logger.exception("mail %s (%s): unexpected error while sending", mail.id, mail.template)
-        return await _record_failure(mail, f"{type(exc).__name__}: {_scrub(str(exc))}", False, settings, result)
+        return _Outcome(error=f"{type(exc).__name__}: {_scrub(str(exc))}")
+    return _Outcome(sent=True)
+
+
+async def _record(mail: OutboxMail, outcome: _Outcome, settings: Settings, result: BatchResult) -> None:
+    if outcome.unreachable:
+        result.unavailable = True
+        return await _release(mail, outcome.error, settings)
+    if not outcome.sent:
+        return await _record_failure(mail, outcome.error, outcome.permanent, settings, result)
     # Delivered: the content (possibly an initial password) is no longer kept.
     if not await _ours(mail).update(status=MailStatus.SENT, sent_at=now(), sealed_content=None, last_error=None,
                                     claimed_until=None):
@@ -220,22 +230,24 @@ async def deliver_due(settings: Settings | None = None, *, limit: int | None = N
                       transport: Transport | None = None, stop: asyncio.Event | None = None) -> BatchResult:
     """One pass: claim and send due mails one by one (over one connection), up to `limit`.
 
-    Stops early when `stop` is set (after the mail in hand) or when the server cannot be reached.
+    Each mail's outcome is recorded in one transaction with the claim of the next mail. Stops early
+    when `stop` is set (after the mail in hand) or when the server cannot be reached.
     """
     settings = settings or get_settings()
     limit = limit or settings.mail_batch_size
     result = BatchResult()
     transport = transport or transport_for(settings)
     try:
-        while result.claimed < limit and not (stop is not None and stop.is_set()):
-            deadline = time.monotonic() + _send_budget(settings)
-            mail = await claim_one(settings, result)
-            if mail is None:
-                break
+        deadline = time.monotonic() + _send_budget(settings)
+        mail = await claim_one(settings, result)
+        while mail is not None:
             result.claimed += 1
-            await _deliver_one(mail, transport, settings, result, deadline)
-            if result.unavailable:
-                break
+            outcome = await _attempt(mail, transport, settings, deadline)
+            more = not outcome.unreachable and result.claimed < limit and not (stop is not None and stop.is_set())
+            async with in_transaction():
+                await _record(mail, outcome, settings, result)
+                deadline = time.monotonic() + _send_budget(settings)
+                mail = await _claim(settings, result) if more else None
     finally:
         await transport.close()
     return result
