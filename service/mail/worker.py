@@ -76,61 +76,75 @@ def _send_budget(settings: Settings) -> float:
     return lease - min(30.0, lease / 4)
 
 
-def _due(moment: dt.datetime):
+def _due(moment: dt.datetime, settings: Settings):
     return OutboxMail.filter(
         Q(status=MailStatus.PENDING, next_attempt_at__lte=moment)
-        | Q(status=MailStatus.SENDING, claimed_until__lt=moment)  # its worker died while sending it
+        # its worker died while sending it: sent again, unless that has happened too often (see below)
+        | Q(status=MailStatus.SENDING, claimed_until__lt=moment, attempts__lt=settings.mail_max_attempts)
     )
 
 
-def _interrupted_too_often(mail: OutboxMail, settings: Settings) -> bool:
-    return mail.status is MailStatus.SENDING and mail.attempts >= settings.mail_max_attempts
-
-
-async def _fail_interrupted(mail: OutboxMail, result: BatchResult) -> bool:
-    error = f"delivery was interrupted {mail.attempts} time(s) (the worker stopped while sending it)"
-    changed = await OutboxMail.filter(id=mail.id, status=MailStatus.SENDING, claimed_until=mail.claimed_until).update(
+async def _sweep_interrupted(settings: Settings, result: BatchResult) -> None:
+    """A mail whose sending stopped its worker MAIL_MAX_ATTEMPTS times is not tried again: FAILED."""
+    error = (f"delivery was interrupted {settings.mail_max_attempts} time(s) (the worker stopped while "
+             "sending it)")
+    failed = await OutboxMail.filter(status=MailStatus.SENDING, claimed_until__lt=now(),
+                                     attempts__gte=settings.mail_max_attempts).update(
         status=MailStatus.FAILED, last_error=error, claimed_until=None)
-    if changed:
-        result.failed += 1
-        logger.warning("mail %s (%s) failed for good: %s", mail.id, mail.template, error)
-    return bool(changed)
+    if failed:
+        result.failed += failed
+        logger.warning("%s mail(s) failed for good: %s", failed, error)
 
 
-async def claim_one(settings: Settings, result: BatchResult | None = None) -> OutboxMail | None:
-    """The next due mail, now this worker's alone until its lease ends; None when nothing is due."""
-    async with in_transaction():
-        return await _claim(settings, result or BatchResult())
+class _Claims:
+    """Claims one mail at a time for one pass, each with a lease of its own.
 
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED for each mail. SQLite (no SKIP LOCKED, one writer at a
+    time): the due mails are read once a pass, and each is claimed with a compare-and-set update that
+    changes the row only while it is still due, so of two workers exactly one wins it. Either way only
+    ids are sorted, never whole rows (their sealed content is large).
+    """
 
-async def _claim(settings: Settings, result: BatchResult) -> OutboxMail | None:
-    """Inside a transaction (the worker also records the previous mail's outcome in it: one commit a mail)."""
-    lost_races = 0
-    while lost_races < 10:
-        moment = now()
-        # A lease end unique to this claim (random microseconds): it marks the row as ours, and every
-        # later update of the row is conditional on it.
-        mark = moment + _lease(settings) + dt.timedelta(microseconds=random.randrange(1, 999_999))
-        claim = {"status": MailStatus.SENDING, "claimed_until": mark, "attempts": F("attempts") + 1}
-        due = _due(moment).order_by("next_attempt_at", "id")
-        if db.dialect() == "postgres":
-            mail = await due.select_for_update(skip_locked=True).first()
-        else:
-            # SQLite has no SKIP LOCKED, but it runs one write at a time: the conditional update below
-            # changes the row only while it is still due, so of two workers exactly one wins it.
-            mail = await due.first()
-        if mail is None:
-            return None
-        if _interrupted_too_often(mail, settings):
-            if not await _fail_interrupted(mail, result):
-                lost_races += 1
-            continue
-        if not await _due(moment).filter(id=mail.id, attempts=mail.attempts).update(**claim):
-            lost_races += 1
-            continue
-        mail.status, mail.claimed_until, mail.attempts = MailStatus.SENDING, mark, mail.attempts + 1
-        return mail
-    return None
+    def __init__(self, settings: Settings, limit: int) -> None:
+        self.settings, self.limit = settings, limit
+        self.candidates: list[OutboxMail] = []
+        self.read = False
+
+    async def next(self) -> OutboxMail | None:
+        """Call inside a transaction (the worker records the previous mail's outcome in the same one)."""
+        settings = self.settings
+        while True:
+            moment = now()
+            # A lease end unique to this claim (random microseconds): it marks the row as ours, and every
+            # later update of the row is conditional on it.
+            mark = moment + _lease(settings) + dt.timedelta(microseconds=random.randrange(1, 999_999))
+            claim = {"status": MailStatus.SENDING, "claimed_until": mark, "attempts": F("attempts") + 1}
+            due = _due(moment, settings).order_by("next_attempt_at", "id")
+            if db.dialect() == "postgres":
+                # Objects, not values_list(): tortoise drops FOR UPDATE from values queries.
+                row = await due.select_for_update(skip_locked=True).only("id").first()
+                if row is None:
+                    return None
+                mail_id = row.id
+                await OutboxMail.filter(id=mail_id).update(**claim)
+                mail = await OutboxMail.get(id=mail_id)
+            else:
+                if not self.candidates:
+                    if self.read:
+                        return None
+                    ids = list(await due.limit(self.limit).values_list("id", flat=True))
+                    rows = {m.id: m for m in await OutboxMail.filter(id__in=ids)} if ids else {}
+                    self.candidates = [rows[i] for i in ids if i in rows]
+                    self.read = True
+                    if not self.candidates:
+                        return None
+                mail = self.candidates.pop(0)
+                # Unchanged since read (same attempts) and still due: then the row read is the row claimed.
+                if not await _due(moment, settings).filter(id=mail.id, attempts=mail.attempts).update(**claim):
+                    continue  # another worker won it
+                mail.status, mail.attempts = MailStatus.SENDING, mail.attempts + 1
+            mail.claimed_until = mark  # the value written (later updates are conditional on it)
+            return mail
 
 
 def build_message(mail: OutboxMail, content: dict[str, str], settings: Settings) -> OutgoingMail:
@@ -237,9 +251,15 @@ async def deliver_due(settings: Settings | None = None, *, limit: int | None = N
     limit = limit or settings.mail_batch_size
     result = BatchResult()
     transport = transport or transport_for(settings)
+    claims = _Claims(settings, limit)
     try:
+        await _sweep_interrupted(settings, result)
         deadline = time.monotonic() + _send_budget(settings)
-        mail = await claim_one(settings, result)
+        if db.dialect() == "postgres":
+            async with in_transaction():
+                mail = await claims.next()
+        else:  # a read-then-write transaction could not wait for SQLite's lock; the compare-and-set needs none
+            mail = await claims.next()
         while mail is not None:
             result.claimed += 1
             outcome = await _attempt(mail, transport, settings, deadline)
@@ -247,7 +267,7 @@ async def deliver_due(settings: Settings | None = None, *, limit: int | None = N
             async with in_transaction():
                 await _record(mail, outcome, settings, result)
                 deadline = time.monotonic() + _send_budget(settings)
-                mail = await _claim(settings, result) if more else None
+                mail = await claims.next() if more else None
     finally:
         await transport.close()
     return result

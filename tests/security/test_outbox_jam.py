@@ -177,3 +177,15 @@ async def test_content_that_cannot_be_opened_fails_alone(settings, plain_server)
     broken = await OutboxMail.get(id=broken.id)
     assert broken.status is MailStatus.FAILED and "SECRET_KEY" in broken.last_error
     assert plain_server.sink.message_ids() == [good.message_id]
+
+
+async def test_admin_cannot_retry_a_mail_a_worker_is_sending(gql, make_user, login, settings):
+    """Retrying a mail under a live lease would make it due while its worker still sends it."""
+    admin = await login(*await make_user("ADMIN"))
+    mail = await queue("password_reset", f"{unique('r')}@example.org")
+    await OutboxMail.filter(id=mail.id).update(status=MailStatus.SENDING, attempts=1,
+                                               claimed_until=now() + dt.timedelta(seconds=60))
+    retried = await gql("mutation($id: ID!) { retryMailDelivery(id: $id) { status } }", {"id": str(mail.id)},
+                        headers=admin)
+    assert retried.codes == ["CONFLICT"]
+    assert (await OutboxMail.get(id=mail.id)).status is MailStatus.SENDING
