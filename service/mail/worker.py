@@ -101,8 +101,7 @@ class _Claims:
 
     PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED for each mail. SQLite (no SKIP LOCKED, one writer at a
     time): the due mails are read once a pass, and each is claimed with a compare-and-set update that
-    changes the row only while it is still due, so of two workers exactly one wins it. Either way only
-    ids are sorted, never whole rows (their sealed content is large).
+    changes the row only while it is still due, so of two workers exactly one wins it.
     """
 
     def __init__(self, settings: Settings, limit: int) -> None:
@@ -121,13 +120,12 @@ class _Claims:
             claim = {"status": MailStatus.SENDING, "claimed_until": mark, "attempts": F("attempts") + 1}
             due = _due(moment, settings).order_by("next_attempt_at", "id")
             if db.dialect() == "postgres":
-                # Objects, not values_list(): tortoise drops FOR UPDATE from values queries.
-                row = await due.select_for_update(skip_locked=True).only("id").first()
-                if row is None:
+                # The whole row (the large sealed content is TOASTed: the top-1 sort does not carry it).
+                mail = await due.select_for_update(skip_locked=True).first()
+                if mail is None:
                     return None
-                mail_id = row.id
-                await OutboxMail.filter(id=mail_id).update(**claim)
-                mail = await OutboxMail.get(id=mail_id)
+                await OutboxMail.filter(id=mail.id).update(**claim)
+                mail.status, mail.attempts = MailStatus.SENDING, mail.attempts + 1
             else:
                 if not self.candidates:
                     if self.read:
