@@ -186,7 +186,7 @@ async def test_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_mai
     smtp = server()
     smtp.sink.delay = 0.05
     mails = await queue_resets(40)
-    lease = {"MAIL_LEASE_SECONDS": "1.5"}
+    lease = {"MAIL_LEASE_SECONDS": "3"}
     first = await workers(smtp.port, **lease)
     await until(lambda: len(smtp.sink.messages) >= 10, timeout=20, what="ten mails delivered")
     first.send_signal(signal.SIGKILL)
@@ -209,12 +209,12 @@ async def test_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_mai
 
 
 async def test_two_workers_against_a_slow_server_never_send_a_mail_twice(workers, server):
-    """The batch takes 16 × 0.25 s but a lease lasts 2 s: a lease per batch would let the second worker
+    """The batch takes 16 × 0.25 s but a lease lasts 3 s: a lease per batch would let the second worker
     take over mails the first still holds. With a lease per mail they share the work."""
     smtp = server()
     smtp.sink.delay = 0.25
     mails = await queue_resets(16)
-    env = {"MAIL_LEASE_SECONDS": "2", "MAIL_BATCH_SIZE": "50"}
+    env = {"MAIL_LEASE_SECONDS": "3", "MAIL_BATCH_SIZE": "50"}
     started = time.monotonic()
     first, second = await workers(smtp.port, **env), await workers(smtp.port, **env)
     await until(lambda: all_sent(mails), timeout=30, what="all mails sent")
