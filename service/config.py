@@ -30,6 +30,15 @@ def _bool(value: str | None, default: bool) -> bool:
     raise ConfigError(f"expected a boolean (true/false), got {value!r}")
 
 
+def _float(name: str, value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
 def _int(name: str, value: str | None, default: int) -> int:
     if value is None or value.strip() == "":
         return default
@@ -46,6 +55,8 @@ class Settings:
     database_url: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
+    # Earlier SECRET_KEYs, still accepted to verify tokens and open queued mail (rotation).
+    secret_key_fallbacks: tuple[str, ...] = ()
     # Mail
     smtp_host: str = ""
     smtp_port: int = 587
@@ -58,6 +69,8 @@ class Settings:
     mail_batch_size: int = 50
     mail_poll_seconds: float = 2.0
     mail_retry_base_seconds: float = 30.0
+    # How long a worker owns a mail it claimed; 0: SMTP_TIMEOUT·4 + 60 s. A send is cut off before it ends.
+    mail_lease_seconds: float = 0.0
     run_mail_worker: bool = True
     support_contact: str = "Ministerium für Inneres und Sport, Referat Kommunale Zusammenarbeit (kooperation@example.org)"
     # Pages: links in every page's footer (empty: the service's own placeholder pages)
@@ -89,6 +102,10 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def mail_lease(self) -> float:
+        return self.mail_lease_seconds or self.smtp_timeout * 4 + 60
 
     @property
     def mail_dir(self) -> Path:
@@ -142,6 +159,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             raise ConfigError("SECRET_KEY must be set (at least 32 characters) when APP_ENV=production")
     elif not secret_key:
         secret_key = _development_secret(var_dir)
+    fallbacks = tuple(k for k in env.get("SECRET_KEY_FALLBACKS", "").replace(",", " ").split() if k != secret_key)
+    if app_env == "production" and any(len(k) < 32 for k in fallbacks):
+        raise ConfigError("every key in SECRET_KEY_FALLBACKS must have at least 32 characters")
     public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").strip()
     if not public_base_url.startswith(("http://", "https://")):
         raise ConfigError(f"PUBLIC_BASE_URL must start with http:// or https://, got {public_base_url!r}")
@@ -154,6 +174,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             database_url=database_url_from_env(env),
             public_base_url=public_base_url,
             secret_key=secret_key,
+            secret_key_fallbacks=fallbacks,
             smtp_host=env.get("SMTP_HOST", "").strip(),
             smtp_port=_int("SMTP_PORT", env.get("SMTP_PORT"), 587),
             smtp_username=env.get("SMTP_USERNAME", ""),
@@ -162,6 +183,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             smtp_timeout=_int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 30),
             mail_from=env.get("MAIL_FROM", Settings.mail_from),
             mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", env.get("MAIL_MAX_ATTEMPTS"), 8),
+            mail_batch_size=_int("MAIL_BATCH_SIZE", env.get("MAIL_BATCH_SIZE"), Settings.mail_batch_size),
+            mail_poll_seconds=_float("MAIL_POLL_SECONDS", env.get("MAIL_POLL_SECONDS"), Settings.mail_poll_seconds),
+            mail_retry_base_seconds=_float("MAIL_RETRY_BASE_SECONDS", env.get("MAIL_RETRY_BASE_SECONDS"),
+                                           Settings.mail_retry_base_seconds),
+            mail_lease_seconds=_float("MAIL_LEASE_SECONDS", env.get("MAIL_LEASE_SECONDS"), 0.0),
             run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
             support_contact=env.get("SUPPORT_CONTACT", Settings.support_contact),
             imprint_url=env.get("IMPRINT_URL", "").strip(),

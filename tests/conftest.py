@@ -186,25 +186,46 @@ class SmtpSink:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.refuse: str | None = None  # e.g. "451 4.3.0 Try again later"
+        self.refuse_rcpt: dict[str, str] = {}  # recipient -> reply to its RCPT (e.g. "550 5.1.1 No such user")
+        self.delay = 0.0  # seconds each DATA takes (a slow server)
+        self.data_started = 0  # DATA commands begun (a mail in flight)
+        self.envelopes: list[tuple[str, list[str], list[str]]] = []  # (mail from, rcpt tos, MAIL options)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_started += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse:
             return self.refuse
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options)))
+        if "SMTPUTF8" in envelope.mail_options:  # UTF-8 headers (RFC 6532): parse them as text
+            self.messages.append(email.message_from_string(envelope.content.decode("utf-8"), policy=policy.default))
+        else:
+            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        return [m["Message-ID"] for m in self.messages]
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **smtp_parameters) -> None:  # e.g. enable_SMTPUTF8=True
         self.port = port
         self.sink = SmtpSink()
+        self.smtp_parameters = smtp_parameters
         self.controller: Controller | None = None
 
     def start(self) -> None:
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **self.smtp_parameters)
         self.controller.start()
 
     def stop(self) -> None:

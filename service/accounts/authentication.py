@@ -17,7 +17,7 @@ from service.accounts.contact_data import addressed_name
 from service.accounts.models import Account, OneTimeToken, TokenPurpose
 from service.accounts.onboarding import INITIAL_PASSWORD_PURPOSE, TOKEN_PURPOSE, set_first_password
 from service.accounts.principal import Principal
-from service.accounts.secrets import keyed_hash, matches, new_token
+from service.accounts.secrets import keyed_hash, keyed_hashes, matches, new_token
 from service.audit import AuditAction
 from service.config import get_settings
 from service.errors import InvalidInput, TooManyAttempts, Unauthenticated  # noqa: F401 (TooManyAttempts re-exported)
@@ -168,9 +168,9 @@ async def reset_password(token: str, new_password: str) -> None:
     invalid = InvalidInput("This reset link is unknown, already used or expired. Ask for a new one.", field="token")
     if not token or len(token) > 200:
         raise invalid
-    row = await OneTimeToken.get_or_none(
-        token_hmac=keyed_hash(token, TOKEN_PURPOSE), purpose=TokenPurpose.PASSWORD_RESET
-    ).select_related("account")
+    row = await OneTimeToken.filter(
+        token_hmac__in=keyed_hashes(token, TOKEN_PURPOSE), purpose=TokenPurpose.PASSWORD_RESET
+    ).select_related("account").first()
     if row is None or row.used_at is not None or row.expires_at <= now():
         raise invalid
     account = row.account

@@ -19,7 +19,7 @@ from service.accounts import passwords
 from service.accounts.contact_data import ContactData, display_name, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, TokenPurpose
 from service.accounts.principal import Principal
-from service.accounts.secrets import keyed_hash, new_initial_password, new_token
+from service.accounts.secrets import keyed_hash, keyed_hashes, matches, new_initial_password, new_token
 from service.accounts.usernames import username_candidates
 from service.audit import AuditAction
 from service.catalogue.models import (
@@ -242,9 +242,9 @@ class Activation:
 async def find_activation(token: str) -> Activation:
     if not token or len(token) > 200:
         raise TokenInvalid()
-    row = await OneTimeToken.get_or_none(
-        token_hmac=keyed_hash(token, TOKEN_PURPOSE), purpose=TokenPurpose.ACTIVATION
-    ).select_related("account")
+    row = await OneTimeToken.filter(
+        token_hmac__in=keyed_hashes(token, TOKEN_PURPOSE), purpose=TokenPurpose.ACTIVATION
+    ).select_related("account").first()
     if row is None or row.used_at is not None or row.expires_at <= now():
         raise TokenInvalid()
     account = row.account
@@ -257,7 +257,7 @@ async def find_activation(token: str) -> Activation:
 async def set_first_password(account: Account, new_password: str, *, token_id: int | None = None) -> None:
     """Replace the initial password by a chosen one. Call inside a transaction."""
     passwords.check_policy(new_password, username=account.username)
-    if account.initial_password_hmac and keyed_hash(new_password, INITIAL_PASSWORD_PURPOSE) == account.initial_password_hmac:
+    if matches(new_password, account.initial_password_hmac, INITIAL_PASSWORD_PURPOSE):
         raise InvalidInput("Choose a new password, not the initial one.", field="newPassword")
     moment = now()
     await Account.filter(id=account.id).update(

@@ -6,11 +6,11 @@ import datetime as dt
 
 from service.accounts.models import Account, AccountRole, Role, Session
 from service.accounts.principal import Principal, RequiredAction
-from service.accounts.secrets import keyed_hash, new_token
+from service.accounts.secrets import keyed_hash, keyed_hashes, new_token
 from service.catalogue.models import Contact, ContactState
 from service.catalogue.views import as_datetime
 from service.config import get_settings
-from service.sql import fetch_one
+from service.sql import fetch_one, placeholders
 from service.time import now
 
 SESSION_PURPOSE = "session"
@@ -41,7 +41,7 @@ _RESOLVE_SQL = (
     "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.revoked_at, a.id AS account_id, a.username, "
     "a.is_active, a.deleted_at, a.contact_id, a.password_hash IS NULL AS no_password, c.state AS contact_state, "
     "c.organization_id FROM session s JOIN account a ON a.id = s.account_id "
-    "LEFT JOIN contact c ON c.id = a.contact_id WHERE s.token_hmac = ?"
+    "LEFT JOIN contact c ON c.id = a.contact_id WHERE s.token_hmac IN ({keys})"
 )
 
 
@@ -53,7 +53,8 @@ async def resolve(token: str | None) -> Principal | None:
     """
     if not token or len(token) > 200:
         return None
-    row = await fetch_one(_RESOLVE_SQL, [keyed_hash(token, SESSION_PURPOSE)])
+    hashes = keyed_hashes(token, SESSION_PURPOSE)  # under SECRET_KEY and each fallback
+    row = await fetch_one(_RESOLVE_SQL.format(keys=placeholders(len(hashes))), hashes)
     if row is None or row["revoked_at"] is not None or not row["is_active"] or row["deleted_at"] is not None:
         return None
     moment = now()

@@ -31,8 +31,14 @@ async def retry(principal: Principal, mail_id: int) -> OutboxMail:
         raise Conflict("This mail has been delivered already.")
     if mail.sealed_content is None:
         raise Conflict("This mail's content was erased; it cannot be sent again.")
-    await OutboxMail.filter(id=mail.id).update(status=MailStatus.PENDING, attempts=0, next_attempt_at=now(),
-                                               claimed_until=None)
+    if mail.status is MailStatus.SENDING and mail.claimed_until is not None and mail.claimed_until > now():
+        raise Conflict("This mail is being sent right now; look again in a moment.")
+    # Conditional on the row as read: a worker claiming it meanwhile keeps it (no second send).
+    lease = {"claimed_until__isnull": True} if mail.claimed_until is None else {"claimed_until": mail.claimed_until}
+    changed = await OutboxMail.filter(id=mail.id, status=mail.status, **lease).update(
+        status=MailStatus.PENDING, attempts=0, next_attempt_at=now(), claimed_until=None)
+    if not changed:
+        raise Conflict("This mail is being sent right now; look again in a moment.")
     await audit.record(AuditAction.MAIL_RETRIED, actor_id=principal.account_id, actor_role=Role.ADMIN.value,
                        subject_type="mail", subject_id=mail.id)
     return await OutboxMail.get(id=mail.id)

@@ -1,9 +1,13 @@
 """Building the bytes of a mail: multipart/alternative, UTF-8, quoted-printable.
 
 Written by hand rather than with email.message.EmailMessage: the worker builds one
-message per delivery, and the general-purpose email package spent more time on that
-than the SMTP exchange itself (measured in bench/onboarding.py). Tests parse the
-result with the standard email parser.
+message per delivery, and bench/onboarding.py measures the email package at about five
+times the cost (1.6 ms against 0.3 ms a mail on an idle machine; under load the drain of
+300 invitations took 6.9 s with it against 3.4 s without, more than the SMTP exchange).
+What this module must get right is covered by tests/test_mail_mime.py, which parses the
+result with the standard email parser: RFC 2047 encoding and folding of non-ASCII header
+text (CRLF only, no line over 78 characters), display names with umlauts, UTF-8
+addresses (RFC 6532, sent with SMTPUTF8), the Message-ID unchanged, no header injection.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import binascii
 import datetime as dt
 import secrets
 from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
+
+MAX_LINE = 78
 
 
 def _clean(value: str) -> str:
@@ -20,14 +26,27 @@ def _clean(value: str) -> str:
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
-def _encoded(value: str) -> str:
+def _encoded(name: str, value: str) -> str:
+    """Header text: RFC 2047 when not ASCII, folded with CRLF when the line would be too long."""
     value = _clean(value)
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    if value.isascii() and len(name) + 2 + len(value) <= MAX_LINE:
+        return value
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, maxlinelen=MAX_LINE, header_name=name).encode(linesep="\r\n")
+
+
+def _display_name(name: str) -> str:
+    if not name.isascii():
+        return Header(name, "utf-8").encode(linesep="\r\n")
+    if any(ch in name for ch in '()<>[]:;@\\,."'):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
 
 
 def _address(value: str) -> str:
+    """`Name <address>`; a non-ASCII address stays UTF-8 (RFC 6532: such mail is sent with SMTPUTF8)."""
     name, address = parseaddr(_clean(value))
-    return formataddr((name, address), charset="utf-8") if name else address
+    return f"{_display_name(name)} <{address}>" if name else address
 
 
 def _body(text: str) -> bytes:
@@ -41,12 +60,12 @@ def build(*, sender: str, recipient: str, subject: str, message_id: str, date: d
     lines = [
         f"From: {_address(sender)}",
         f"To: {_address(recipient)}",
-        f"Subject: {_encoded(subject)}",
+        f"Subject: {_encoded('Subject', subject)}",
         f"Date: {format_datetime(date)}",
         f"Message-ID: {_clean(message_id)}",
         "MIME-Version: 1.0",
         "Auto-Submitted: auto-generated",
-        *(f"{name}: {_encoded(value)}" for name, value in (headers or {}).items()),
+        *(f"{name}: {_encoded(name, value)}" for name, value in (headers or {}).items()),
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
         "",
     ]

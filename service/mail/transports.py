@@ -16,9 +16,13 @@ logger = logging.getLogger("ikz.mail")
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """A mail was not delivered. `permanent`: retrying cannot help (5xx, an address the server cannot take).
+    `connection`: the server could not be reached at all (not the mail's fault; the worker backs off)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, connection: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.connection = connection
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,11 @@ class OutgoingMail:
 
 
 class Transport(Protocol):
+    is_open: bool
+
     async def open(self) -> None: ...
     async def send(self, mail: OutgoingMail) -> None: ...
+    def drop(self) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -68,23 +75,55 @@ class SmtpTransport:
         )
         try:
             await self.client.connect()
+            if self.client.is_ehlo_or_helo_needed:
+                await self.client.ehlo()  # to know the extensions (SMTPUTF8) before the first mail
             if s.smtp_username:
                 await self.client.login(s.smtp_username, s.smtp_password)
         except (aiosmtplib.SMTPException, OSError) as exc:
+            self.client.close()
             self.client = None
             message, _ = _describe(exc)
-            raise DeliveryError(f"cannot connect to the SMTP server: {message}") from None
+            raise DeliveryError(f"cannot connect to the SMTP server: {message}", connection=True) from None
+
+    @property
+    def is_open(self) -> bool:
+        return self.client is not None and self.client.is_connected
+
+    def _envelope(self, mail: OutgoingMail) -> tuple[str, str, list[str]]:
+        """Envelope addresses and MAIL options: SMTPUTF8 when an address needs it and the server offers it."""
+        assert self.client is not None
+        local, _, domain = mail.recipient.rpartition("@")
+        if not domain.isascii():
+            try:
+                domain = domain.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise DeliveryError("the recipient's domain is not a valid internationalised domain name",
+                                    permanent=True) from None
+        recipient = f"{local}@{domain}"
+        if (recipient + mail.sender).isascii():
+            return mail.sender, recipient, []
+        if self.client.supports_extension("smtputf8"):
+            return mail.sender, recipient, ["SMTPUTF8"]
+        raise DeliveryError("the address has non-ASCII characters before the @ and the SMTP server does not offer "
+                            "SMTPUTF8; ask the person for an ASCII address", permanent=True)
 
     async def send(self, mail: OutgoingMail) -> None:
         if self.client is None:
             raise DeliveryError("not connected")
+        sender, recipient, options = self._envelope(mail)
         try:
-            await self.client.sendmail(mail.sender, [mail.recipient], mail.raw)
+            await self.client.sendmail(sender, [recipient], mail.raw, mail_options=options)
         except (aiosmtplib.SMTPException, OSError) as exc:
             text, permanent = _describe(exc)
-            if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, OSError)):
-                self.client = None
+            if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)):
+                self.drop()
             raise DeliveryError(text, permanent=permanent) from None
+
+    def drop(self) -> None:
+        """Forget the connection without QUIT (its state is unknown after an error or a timeout)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     async def close(self) -> None:
         if self.client is not None:
@@ -102,8 +141,13 @@ class FileTransport:
         self.settings = settings
         self.directory: Path = settings.mail_dir
 
+    is_open = True
+
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+
+    def drop(self) -> None:
+        return None
 
     async def send(self, mail: OutgoingMail) -> None:
         target = self.directory / f"{mail.outbox_id:06d}-{mail.template}.eml"
