@@ -121,6 +121,12 @@ async def delete_my_contact(principal: Principal) -> None:
         await ContactCooperation.filter(contact_id=contact.id).delete()
         await ChangeRequest.filter(mine, status=ChangeStatus.PENDING).update(
             status=ChangeStatus.WITHDRAWN, conflict_reason=WITHDRAWN_REASON)
+        # Mails about the person's changes quote their name and data: undelivered ones are dropped.
+        concerning = await ChangeRequest.filter(Q(contact_id=contact.id) | Q(submitted_by_id=principal.account_id)
+                                                ).values_list("id", flat=True)
+        if concerning:
+            await OutboxMail.filter(change_id__in=list(concerning), status__in=[
+                MailStatus.PENDING, MailStatus.FAILED, MailStatus.SENDING]).delete()
         # Contact changes are the person's data whatever their status; proposals unless published.
         await ChangeRequest.filter(Q(contact_id=contact.id) | Q(submitted_by_id=principal.account_id,
                                                                  status__not=ChangeStatus.APPROVED)).update(

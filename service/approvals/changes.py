@@ -163,6 +163,7 @@ async def _notify_approvers(change: ChangeRequest) -> int:
                 "changes": changes,
             },
             account_id=approver.id,
+            change_id=change.id,
         )
     return len(approvers)
 

@@ -23,6 +23,11 @@ class OutboxMail(Model):
     account = fields.ForeignKeyField(
         "ikz.Account", related_name="mails", null=True, on_delete=fields.SET_NULL, db_index=True
     )
+    # The change a mail is about (approver notifications): when that change is withdrawn because its
+    # submitter deleted their data, its undelivered mails go too (they quote the person's data).
+    change = fields.ForeignKeyField(
+        "ikz.ChangeRequest", related_name="mails", null=True, on_delete=fields.SET_NULL, db_index=True
+    )
     message_id = fields.CharField(max_length=255, unique=True)
     # Subject and bodies, encrypted with a key derived from SECRET_KEY (they can hold an
     # initial password); erased once the mail is delivered.

@@ -33,13 +33,15 @@ def _message_id() -> str:
     return f"<{secrets.token_hex(16)}@{host}>"
 
 
-async def enqueue(template: str, recipient: str, context: dict[str, Any], *, account_id: int | None = None) -> OutboxMail:
+async def enqueue(template: str, recipient: str, context: dict[str, Any], *, account_id: int | None = None,
+                  change_id: int | None = None) -> OutboxMail:
     rendered = render(template, context)
     moment = now()
     mail = await OutboxMail.create(
         template=template,
         recipient=recipient,
         account_id=account_id,
+        change_id=change_id,
         message_id=_message_id(),
         sealed_content=seal({"subject": rendered.subject, "text": rendered.text, "html": rendered.html}),
         status=MailStatus.PENDING,

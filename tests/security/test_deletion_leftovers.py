@@ -75,3 +75,28 @@ async def test_the_submitter_of_a_deleted_account_shows_as_geloeschte_person(gql
     assert change["submitter"] == {"username": "gelöschte Person", "name": None}
     assert person["username"] not in json.dumps(history.data)
     assert (await ChangeRequest.get(id=int(approved_id))).status is ChangeStatus.APPROVED
+
+
+async def test_queued_approver_mails_quoting_the_person_are_dropped_on_deletion(gql, confirmed_contact, make_user):
+    """The approvers' notification quotes the submitter's name and the proposed notes; once the person
+    deletes their data, an undelivered one must not go out anymore."""
+    from service.mail.models import OutboxMail
+    from service.mail.sealing import unseal
+
+    await make_user("APPROVER", scope="05978")
+    person = await confirmed_contact("Lünen", ["unna-kommunen-23"], first_name="Quirina")
+    coop_id = person["cooperation_ids"][0]
+    version = (await Cooperation.get(id=int(coop_id))).version
+    notes = f"Rückfragen an Quirina {person['last_name']}, Tel. +49 000 535353"
+    proposed = await gql(PROPOSE, {"id": coop_id, "i": {**await cooperation_input(gql, coop_id), "notes": notes},
+                                   "v": version}, headers=person["headers"])
+    change_id = int(proposed.data["proposeCooperationChange"]["id"])
+    queued = await OutboxMail.filter(change_id=change_id, sealed_content__isnull=False)
+    assert queued and all("535353" in unseal(m.sealed_content)["text"] for m in queued)  # the mail quotes them
+
+    assert (await gql(DELETE, headers=person["headers"])).data == {"deleteMyContact": True}
+
+    assert await OutboxMail.filter(change_id=change_id).count() == 0
+    for mail in await OutboxMail.filter(sealed_content__isnull=False):
+        content = json.dumps(unseal(mail.sealed_content), ensure_ascii=False)
+        assert "535353" not in content and person["last_name"] not in content
