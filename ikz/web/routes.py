@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ikz.web import accounts, catalogue, proposals, static
+from ikz.web import accounts, catalogue, ministry, proposals, static
 from ikz.web.base import not_found, render
 
 ROUTES = [
@@ -27,6 +27,8 @@ ROUTES = [
     Route("/me/data.json", accounts.my_data, methods=["GET"]),
     Route("/me/cooperations/new", proposals.propose_new, methods=["GET", "POST"]),
     Route("/me/cooperations/{id}/propose", proposals.propose_change, methods=["GET", "POST"]),
+    Route("/review", ministry.review_inbox, methods=["GET"]),
+    Route("/review/{id}", ministry.review_change, methods=["GET", "POST"]),
     Route("/impressum", static.imprint, methods=["GET"]),
     Route("/datenschutz", static.privacy, methods=["GET"]),
     Route("/static/{name}", static.static_file, methods=["GET"]),

@@ -119,9 +119,16 @@ class AdminQuery:
     @strawberry.field(description="ADMIN: contact persons of every state except deleted, by name.")
     async def contact_persons(self, info: Info, states: list[ContactStateEnum] | None = None,
                               municipality_id: strawberry.ID | None = None, first: int = 50,
-                              after: strawberry.ID | None = None) -> list[ContactRecord]:
+                              after: strawberry.ID | None = None, search: str | None = None) -> list[ContactRecord]:
         principal(info, Role.ADMIN)
         query = Contact.exclude(state=ContactState.DELETED)
+        if search and search.strip():
+            from tortoise.expressions import Q
+
+            words = search.strip()[:100].split()[:5]
+            for word in words:
+                query = query.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                                     | Q(email__icontains=word))
         if states:
             query = query.filter(state__in=list(states))
         if municipality_id:
@@ -129,6 +136,12 @@ class AdminQuery:
         if after:
             query = query.filter(id__gt=parse_id(after, "contact person", field="after"))
         return [await contact_record(c) for c in await query.order_by("id").limit(_page_size(first))]
+
+    @strawberry.field(description="ADMIN: one contact person (any state but deleted).")
+    async def contact_person(self, info: Info, id: strawberry.ID) -> ContactRecord | None:
+        principal(info, Role.ADMIN)
+        contact = await Contact.exclude(state=ContactState.DELETED).get_or_none(id=parse_id(id, "contact person"))
+        return await contact_record(contact) if contact else None
 
 
 @strawberry.type

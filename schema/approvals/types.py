@@ -44,6 +44,25 @@ class Submitter:
     id: strawberry.ID
     username: str
     name: str | None
+    municipality: str | None = strawberry.field(default=None, description="The contact person's municipal body, if any.")
+
+
+async def person_object(account_id: int | None) -> Submitter | None:
+    """An account as the reviewer reads it: name and, for contact persons, the municipality."""
+    from service.catalogue.models import Organization
+
+    account = await Account.get_or_none(id=account_id) if account_id else None
+    if account is None:
+        return None
+    if is_deleted(account):
+        return Submitter(id=strawberry.ID(str(account.id)), username=DELETED_PERSON, name=None)
+    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+    parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
+    name = " ".join(p for p in parts if p) or None
+    org = (await Organization.get_or_none(id=contact.organization_id)
+           if contact and contact.organization_id else None)
+    return Submitter(id=strawberry.ID(str(account.id)), username=account.username, name=name,
+                     municipality=org.name if org else None)
 
 
 @strawberry.type(description="A change waiting for (or past) the ministry's approval.")
@@ -69,15 +88,11 @@ class Change:
 
     @strawberry.field(description="Who submitted the change; a deleted person shows as 'gelöschte Person' without name.")
     async def submitter(self) -> Submitter | None:
-        account = await Account.get_or_none(id=self.model.submitted_by_id)
-        if account is None:
-            return None
-        if is_deleted(account):
-            return Submitter(id=strawberry.ID(str(account.id)), username=DELETED_PERSON, name=None)
-        contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
-        parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
-        name = " ".join(p for p in parts if p) or None
-        return Submitter(id=strawberry.ID(str(account.id)), username=account.username, name=name)
+        return await person_object(self.model.submitted_by_id)
+
+    @strawberry.field(description="Who approved or rejected the change (with reviewedAt and reviewNote).")
+    async def reviewed_by(self) -> Submitter | None:
+        return await person_object(self.model.reviewed_by_id)
 
     @strawberry.field(description="The cooperation as published now (null for a proposed new one).")
     async def cooperation(self, info: Info) -> Cooperation | None:
