@@ -62,11 +62,14 @@ class AuditLogEntry:
     subject_type: str | None
     subject_id: strawberry.ID | None
     details: JSON | None
+    known_usernames: strawberry.Private[dict[int, str] | None] = None
 
     @strawberry.field(description="Username of the actor; null once the account was deleted.")
     async def actor_username(self) -> str | None:
         if self.actor_id is None:
             return None
+        if self.known_usernames is not None:  # looked up for the whole page at once
+            return self.known_usernames.get(int(self.actor_id))
         account = await Account.get_or_none(id=int(self.actor_id), deleted_at__isnull=True)
         return account.username if account else None
 
@@ -114,7 +117,13 @@ class AdminQuery:
             since=flt.since, until=flt.until, limit=_page_size(first),
             before_id=parse_id(after, "entry", field="after") if after else None,
         )
-        return [audit_object(e) for e in rows]
+        entries = [audit_object(e) for e in rows]
+        actor_ids = {e.actor_id for e in rows if e.actor_id}
+        names = dict(await Account.filter(id__in=list(actor_ids), deleted_at__isnull=True).values_list("id", "username")) \
+            if actor_ids else {}
+        for entry in entries:
+            entry.known_usernames = names
+        return entries
 
     @strawberry.field(description="ADMIN: contact persons of every state except deleted, by name.")
     async def contact_persons(self, info: Info, states: list[ContactStateEnum] | None = None,
@@ -135,7 +144,9 @@ class AdminQuery:
             query = query.filter(organization_id=parse_id(municipality_id, "municipal body", field="municipalityId"))
         if after:
             query = query.filter(id__gt=parse_id(after, "contact person", field="after"))
-        return [await contact_record(c) for c in await query.order_by("id").limit(_page_size(first))]
+        rows = await query.order_by("id").limit(_page_size(first))
+        accounts = {a.contact_id: a for a in await Account.filter(contact_id__in=[c.id for c in rows])} if rows else {}
+        return [await contact_record(c, accounts.get(c.id)) for c in rows]
 
     @strawberry.field(description="ADMIN: one contact person (any state but deleted).")
     async def contact_person(self, info: Info, id: strawberry.ID) -> ContactRecord | None:
