@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.accounts.models import Account
+from service.approvals.batch import Batch, Person
 from service.approvals.changes import DELETED_PERSON, change_diff, is_deleted, record_title
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.catalogue.editing import CooperationData, PartnerEntry
@@ -77,9 +78,12 @@ class Change:
     conflict_reason: str | None = strawberry.field(description="Why a change can no longer be approved as it is.")
     proposal: JSON = strawberry.field(description="The complete proposed state.")
     model: strawberry.Private[ChangeRequest]
+    batch: strawberry.Private[Batch | None] = None
 
     @strawberry.field(description="Title of the cooperation, or 'Kontaktperson: …'.")
     async def record_title(self) -> str:
+        if self.batch is not None:
+            return self.batch.record_title(self.model)
         return await record_title(self.model)
 
     @strawberry.field(description="Field-by-field difference to the published state.")
@@ -88,10 +92,14 @@ class Change:
 
     @strawberry.field(description="Who submitted the change; a deleted person shows as 'gelöschte Person' without name.")
     async def submitter(self) -> Submitter | None:
+        if self.batch is not None:
+            return _person(self.batch.person(self.model.submitted_by_id))
         return await person_object(self.model.submitted_by_id)
 
     @strawberry.field(description="Who approved or rejected the change (with reviewedAt and reviewNote).")
     async def reviewed_by(self) -> Submitter | None:
+        if self.batch is not None:
+            return _person(self.batch.person(self.model.reviewed_by_id))
         return await person_object(self.model.reviewed_by_id)
 
     @strawberry.field(description="The cooperation as published now (null for a proposed new one).")
@@ -120,7 +128,14 @@ class Change:
         return None
 
 
-async def change_object(change: ChangeRequest) -> Change:
+def _person(person: Person | None) -> Submitter | None:
+    if person is None:
+        return None
+    return Submitter(id=strawberry.ID(str(person.account_id)), username=person.username, name=person.name,
+                     municipality=person.municipality)
+
+
+async def change_object(change: ChangeRequest, batch: Batch | None = None) -> Change:
     payload = {k: v for k, v in (change.payload or {}).items() if k != "before"}
     if "after" in payload:
         payload = payload["after"]
@@ -135,6 +150,7 @@ async def change_object(change: ChangeRequest) -> Change:
         conflict_reason=change.conflict_reason,
         proposal=payload,
         model=change,
+        batch=batch,
     )
 
 
