@@ -124,9 +124,9 @@ async def test_admin_retries_a_failed_mail_from_the_page(client, make_user):
 
 ADMIN_GETS = ["/admin", "/admin/contacts", "/admin/contacts/new", "/admin/contacts/new?q=Kamen",
               "/admin/contacts/new?municipality=1", "/admin/contacts/1", "/admin/mail", "/admin/mail?status=FAILED",
-              "/admin/audit"]
+              "/admin/audit", "/admin/staff"]
 REVIEW_GETS = ["/review", "/review/1", "/review?status=APPROVED"]
-POSTS = ["/admin/contacts/new", "/admin/contacts/1", "/admin/mail", "/review/1"]
+POSTS = ["/admin/contacts/new", "/admin/contacts/1", "/admin/mail", "/admin/staff", "/review/1"]
 
 
 def every_staff_route() -> set[str]:
@@ -197,3 +197,37 @@ async def test_sql_statements_per_list_page_stay_constant(client, gql, confirmed
     assert await OutboxMail.all().count() >= 20
     for page, (small, large) in counts.items():
         assert small == large, (page, counts)
+
+
+async def test_admin_creates_and_disables_a_staff_account(client, make_user, smtp, deliver):
+    admin, password = await make_user("ADMIN")
+    await sign_in(client, admin, password, "/admin/staff")
+    page = await client.get("/admin/staff")
+    assert page.status_code == 200 and admin in page.text
+    token = csrf_of(page.text)
+    name = "neu" + re.sub(r"\W", "", str(id(page)))[-8:]
+    bad = await client.post("/admin/staff", data={"csrf": token, "action": "create", "username": name,
+                                                  "email": f"{name}@example.org", "firstName": "Neu",
+                                                  "lastName": "Konto", "role": "APPROVER", "scope": "nirgendwo"},
+                            headers=ORIGIN)
+    assert bad.status_code == 400 and 'href="#scope"' in bad.text
+    made = await client.post("/admin/staff", data={"csrf": token, "action": "create", "username": name,
+                                                   "email": f"{name}@example.org", "firstName": "Neu",
+                                                   "lastName": "Konto", "role": "APPROVER", "scope": "05978"},
+                             headers=ORIGIN)
+    assert made.status_code == 303, made.text
+    listed = await client.get("/admin/staff")
+    assert name in listed.text and "Kreis Unna" in listed.text
+    await deliver()
+    assert smtp.sink.to(f"{name}@example.org")  # the link to set the password
+    from service.accounts.models import Account
+
+    account = await Account.get(username=name)
+    off = await client.post("/admin/staff", data={"csrf": token, "action": "disable", "account": str(account.id)},
+                            headers=ORIGIN)
+    assert off.status_code == 303
+    assert not (await Account.get(id=account.id)).is_active
+    me = await Account.get(username=admin)
+    own = await client.post("/admin/staff", data={"csrf": token, "action": "disable", "account": str(me.id)},
+                            headers=ORIGIN)
+    assert own.status_code == 409

@@ -24,7 +24,7 @@ MAIL_STATUS_LABELS = {"PENDING": "wartet", "SENDING": "wird gesendet", "SENT": "
 AUDIT_ACTIONS = ("LOGIN_SUCCEEDED", "LOGIN_FAILED", "CONTACT_CREATED", "INVITATION_SENT", "ACCOUNT_ACTIVATED",
                  "PASSWORD_CHANGED", "PASSWORD_RESET", "DATA_CONFIRMED", "CHANGE_PROPOSED", "CHANGE_APPROVED",
                  "CHANGE_REJECTED", "CHANGE_CONFLICTING", "DIRECT_EDIT", "CONTACT_DELETED", "USER_CREATED",
-                 "MAIL_RETRIED")
+                 "MAIL_RETRIED", "USER_DISABLED")
 AUDIT_LABELS = {
     "LOGIN_SUCCEEDED": "Anmeldung", "LOGIN_FAILED": "Anmeldung fehlgeschlagen", "CONTACT_CREATED": "Kontakt angelegt",
     "INVITATION_SENT": "Einladung gesendet", "ACCOUNT_ACTIVATED": "Zugang aktiviert",
@@ -33,6 +33,7 @@ AUDIT_LABELS = {
     "CHANGE_APPROVED": "Änderung freigegeben", "CHANGE_REJECTED": "Änderung abgelehnt",
     "CHANGE_CONFLICTING": "Änderung überholt", "DIRECT_EDIT": "direkt bearbeitet",
     "CONTACT_DELETED": "Daten gelöscht", "USER_CREATED": "Zugang angelegt", "MAIL_RETRIED": "Mail erneut gesendet",
+    "USER_DISABLED": "Konto deaktiviert",
 }
 CONTACT_FIELDS = ("salutation", "title", "firstName", "lastName", "function", "email", "phone")
 LABELS = {"MAIL_STATUS_LABELS": MAIL_STATUS_LABELS, "AUDIT_LABELS": AUDIT_LABELS}
@@ -234,3 +235,53 @@ async def audit(request: Request) -> Response:
     return _render(request, "admin/audit.html", rows=rows, f=base, actions=AUDIT_ACTIONS,
                    next_query=urlencode({**base, "after": rows[-1]["id"]}) if more else None,
                    first_query=urlencode(base) if after else None)
+
+
+# --- staff accounts ----------------------------------------------------------------------------
+
+STAFF_FIELDS = ("username", "email", "firstName", "lastName", "role", "scope")
+STAFF_MESSAGES = {"username": "Benutzername: 2–64 Zeichen a–z, 0–9, Punkt, Unterstrich oder Bindestrich; nicht vergeben.",
+                  "email": "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+                  "scope": "Kein Land oder Kreis mit diesem Schlüssel oder Namen."}
+
+
+async def staff_accounts(request: Request) -> Response:
+    values = {k: "" for k in STAFF_FIELDS}
+    values["role"] = "APPROVER"
+    errors, field_errors, status = [], {}, 200
+    if request.method == "POST":
+        form, stop = await staff_form(request, ADMIN)
+        if stop:
+            return stop
+        if getstr(form, "action", 20) == "disable":
+            account_id = ascii_id(getstr(form, "account", 20))
+            done = await run(request, "admin-disable-staff", {"id": account_id}) if account_id else None
+            if done is not None and done.ok:
+                return redirect("/admin/staff?done=disabled")
+            errors = [local_error(None, "Dieses Konto kann nicht deaktiviert werden (das eigene oder unbekannt).")]
+            status = 409
+        else:
+            values = {k: getstr(form, k, 254) for k in STAFF_FIELDS}
+            local = [local_error(k, f"Bitte geben Sie {label} an.") for k, label in
+                     (("username", "den Benutzernamen"), ("email", "die E-Mail-Adresse"), ("firstName", "den Vornamen"),
+                      ("lastName", "den Nachnamen")) if not values[k]]
+            if values["role"] not in ("ADMIN", "APPROVER"):
+                local.append(local_error("role", "Bitte wählen Sie eine Rolle."))
+            if not local:
+                created = await run(request, "admin-create-staff", {**{k: values[k] for k in STAFF_FIELDS[:5]},
+                                                                    "scope": values["scope"] or None})
+                if created.ok:
+                    return redirect("/admin/staff?done=created")
+                local = [local_error(e.field if e.field in STAFF_MESSAGES else None,
+                                     STAFF_MESSAGES.get(e.field or "", "Das Konto konnte nicht angelegt werden."))
+                         for e in created.errors]
+            errors = local
+            status = 400
+        errors, field_errors = form_errors(errors, set(STAFF_FIELDS))
+    result, stop = await staff_run(request, "admin-staff", roles=ADMIN)
+    if stop:
+        return stop
+    done = {"created": "Das Konto ist angelegt; die Person erhält eine Mail mit einem Link, um ihr Passwort zu setzen.",
+            "disabled": "Das Konto ist deaktiviert; seine Anmeldungen sind beendet."}.get(request.query_params.get("done", ""))
+    return _render(request, "admin/staff.html", status=status, rows=result.data["staffAccounts"],
+                   my_id=result.data["me"]["id"], values=values, errors=errors, field_errors=field_errors, done=done)

@@ -13,9 +13,10 @@ from service.accounts.models import Account, Role
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactState
 from service.errors import InvalidInput
+from service.accounts import staff
 from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
-from schema.accounts.types import ContactRecord, ContactStateEnum, contact_record
+from schema.accounts.types import ContactRecord, ContactStateEnum, RoleAssignment, RoleEnum, contact_record
 from schema.auth import principal
 from schema.common import parse_id
 
@@ -94,8 +95,48 @@ class AuditLogFilter:
     until: dt.datetime | None = None
 
 
+@strawberry.type(description="A ministry account (admin or approver).")
+class StaffAccount:
+    id: strawberry.ID
+    username: str
+    email: str | None
+    name: str | None
+    active: bool
+    last_login_at: dt.datetime | None
+    roles: list[RoleAssignment]
+
+
 @strawberry.type
-class AdminQuery:
+class StaffQuery:
+    @strawberry.field(description="ADMIN: the ministry's accounts (admins, approvers) by username.")
+    async def staff_accounts(self, info: Info) -> list[StaffAccount]:
+        rows = await staff.list_staff(principal(info, Role.ADMIN))
+        return [StaffAccount(id=strawberry.ID(str(a.id)), username=a.username, email=a.email, name=a.staff_name,
+                             active=a.is_active, last_login_at=a.last_login_at,
+                             roles=[RoleAssignment(role=r.role, scope_id=r.scope_id) for r in roles])
+                for a, roles in rows]
+
+
+@strawberry.type
+class StaffMutation:
+    @strawberry.mutation(description=(
+        "ADMIN: create an approver (scope: state or district key/AGS; empty = everything) or an admin; "
+        "the person is mailed a link to set their password."))
+    async def create_staff_account(self, info: Info, username: str, email: str, first_name: str, last_name: str,
+                                   role: RoleEnum,
+                                   scope: str | None = None) -> strawberry.ID:
+        account = await staff.create_staff(principal(info, Role.ADMIN), username=username, email=email,
+                                           first_name=first_name, last_name=last_name, role=Role(role), scope=scope)
+        return strawberry.ID(str(account.id))
+
+    @strawberry.mutation(description="ADMIN: disable a ministry account; its sessions end at once.")
+    async def disable_staff_account(self, info: Info, id: strawberry.ID) -> bool:
+        await staff.disable_staff(principal(info, Role.ADMIN), parse_id(id, "account"))
+        return True
+
+
+@strawberry.type
+class AdminQuery(StaffQuery):
     @strawberry.field(description="ADMIN: mail deliveries, newest first; page with 'before' (the last id seen).")
     async def mail_deliveries(self, info: Info, status: MailStatusEnum | None = None, first: int = 50,
                               before: strawberry.ID | None = None) -> list[MailDelivery]:
@@ -156,8 +197,9 @@ class AdminQuery:
 
 
 @strawberry.type
-class AdminMutation:
+class AdminMutation(StaffMutation):
     @strawberry.mutation(description="ADMIN: send a failed (or waiting) mail again now.")
     async def retry_mail_delivery(self, info: Info, id: strawberry.ID) -> MailDelivery:
         who = principal(info, Role.ADMIN)
         return mail_object(await mail_admin.retry(who, parse_id(id, "mail delivery")))
+

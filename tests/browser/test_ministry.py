@@ -57,6 +57,9 @@ def test_admin_creates_contact_approver_in_scope_approves_other_scope_sees_nothi
     page.goto("/admin/mail")
     assert email in page.content()
     check_a11y(page)
+    page.goto("/admin/staff")
+    assert unna in page.content()
+    check_a11y(page)
     sign_out(page)
 
     page.goto(link)
