@@ -124,9 +124,9 @@ async def test_admin_retries_a_failed_mail_from_the_page(client, make_user):
 
 ADMIN_GETS = ["/admin", "/admin/contacts", "/admin/contacts/new", "/admin/contacts/new?q=Kamen",
               "/admin/contacts/new?municipality=1", "/admin/contacts/1", "/admin/mail", "/admin/mail?status=FAILED",
-              "/admin/audit", "/admin/staff"]
+              "/admin/audit", "/admin/staff", "/admin/import"]
 REVIEW_GETS = ["/review", "/review/1", "/review?status=APPROVED"]
-POSTS = ["/admin/contacts/new", "/admin/contacts/1", "/admin/mail", "/admin/staff", "/review/1"]
+POSTS = ["/admin/contacts/new", "/admin/contacts/1", "/admin/mail", "/admin/staff", "/admin/import", "/review/1"]
 
 
 def every_staff_route() -> set[str]:
@@ -231,3 +231,28 @@ async def test_admin_creates_and_disables_a_staff_account(client, make_user, smt
     own = await client.post("/admin/staff", data={"csrf": token, "action": "disable", "account": str(me.id)},
                             headers=ORIGIN)
     assert own.status_code == 409
+
+
+async def test_admin_imports_a_csv_with_a_bad_row_and_invites_the_rest(client, make_user, smtp, deliver):
+    admin, password = await make_user("ADMIN")
+    await sign_in(client, admin, password, "/admin/import")
+    page = await client.get("/admin/import")
+    token = csrf_of(page.text)
+    tag = "imp" + re.sub(r"\W", "", str(id(page)))[-8:]
+    csv = ("municipality,first_name,last_name,email\n"
+           f"Kamen,Ida,{tag}a,{tag}a@example.org\n"
+           f"Nirgendwo-Stadt,Udo,{tag}b,{tag}b@example.org\n"
+           f"Selm,Eva,{tag}c,{tag}c@example.org\n")
+    refused = await client.post("/admin/import", files={"file": ("k.csv", csv.encode(), "text/csv")},
+                                data={"csrf": "x" * 40}, headers=ORIGIN)
+    assert refused.status_code == 403
+    done = await client.post("/admin/import", files={"file": ("k.csv", csv.encode(), "text/csv")},
+                             data={"csrf": token}, headers=ORIGIN)
+    assert done.status_code == 422, done.text
+    assert "Zeile 3" in done.text and "2 Kontaktperson(en) angelegt" in done.text
+    invited = await client.post("/admin/import", data={"csrf": token}, headers=ORIGIN)
+    assert invited.status_code == 303
+    shown = await client.get(invited.headers["location"])
+    assert "Einladung(en) in die Warteschlange" in shown.text
+    await deliver()
+    assert smtp.sink.to(f"{tag}a@example.org") and smtp.sink.to(f"{tag}c@example.org")

@@ -285,3 +285,78 @@ async def staff_accounts(request: Request) -> Response:
             "disabled": "Das Konto ist deaktiviert; seine Anmeldungen sind beendet."}.get(request.query_params.get("done", ""))
     return _render(request, "admin/staff.html", status=status, rows=result.data["staffAccounts"],
                    my_id=result.data["me"]["id"], values=values, errors=errors, field_errors=field_errors, done=done)
+
+
+# --- CSV import --------------------------------------------------------------------------------
+
+UPLOAD_LIMIT = 2 * 1024 * 1024
+
+
+async def _upload(request: Request) -> str | None:
+    """The uploaded CSV's text after the origin and CSRF checks (as `form_data`, for one file); None if refused."""
+    import hmac
+
+    from service.accounts.secrets import keyed_hash
+    from ikz.web.base import _csrf_secret, app_settings, same_origin
+
+    if int(request.headers.get("content-length") or 0) > UPLOAD_LIMIT + 64 * 1024:
+        return None
+    if not same_origin(request, app_settings(request)):
+        return None
+    form = await request.form(max_files=1, max_fields=10)
+    secret = _csrf_secret(request)
+    sent = form.get("csrf")
+    if secret is None or not isinstance(sent, str) or not hmac.compare_digest(sent, keyed_hash(secret, "csrf-form")[:40]):
+        return None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return ""
+    data = await upload.read(UPLOAD_LIMIT + 1)
+    if len(data) > UPLOAD_LIMIT:
+        return ""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+async def import_contacts(request: Request) -> Response:
+    report, message, ok, status = None, None, True, 200
+    if request.method == "POST":
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            header = await run(request, "staff-header")
+            from ikz.web.ministry import _gate
+
+            stop = _gate(request, header, ADMIN)
+            if stop:
+                return stop
+            text = await _upload(request)
+            if text is None:
+                from ikz.web.base import forbidden_form
+
+                return forbidden_form(request)
+            if not text.strip():
+                message, ok, status = "Bitte wählen Sie eine CSV-Datei (UTF-8, höchstens 2 MB).", False, 400
+            else:
+                result = await run(request, "admin-import-contacts", {"csv": text})
+                if result.ok:
+                    report = result.data["importContacts"]
+                    status = 200 if not report["errors"] else 422
+                else:
+                    message, ok, status = "Die Datei konnte nicht eingelesen werden.", False, 400
+        else:
+            form, stop = await staff_form(request, ADMIN)
+            if stop:
+                return stop
+            invited = await run(request, "admin-invite-pending")
+            if invited.ok:
+                return redirect(f"/admin/import?invited={invited.data['invitePendingContacts']}")
+            message, ok, status = "Die Einladungen konnten nicht angestoßen werden.", False, 409
+    result, stop = await staff_run(request, "admin-import", roles=ADMIN)
+    if stop:
+        return stop
+    invited = ascii_id(request.query_params.get("invited")) or ("0" if request.query_params.get("invited") == "0" else None)
+    if invited is not None and message is None:
+        message = f"{invited} Einladung(en) in die Warteschlange gestellt; sie werden im Hintergrund gesendet."
+    return _render(request, "admin/import.html", status=status, report=report, message=message, ok=ok,
+                   progress=result.data["invitationProgress"])

@@ -36,6 +36,7 @@ ROUTES = [
     Route("/admin/mail", admin.mail, methods=["GET", "POST"]),
     Route("/admin/audit", admin.audit, methods=["GET"]),
     Route("/admin/staff", admin.staff_accounts, methods=["GET", "POST"]),
+    Route("/admin/import", admin.import_contacts, methods=["GET", "POST"]),
     Route("/impressum", static.imprint, methods=["GET"]),
     Route("/datenschutz", static.privacy, methods=["GET"]),
     Route("/static/{name}", static.static_file, methods=["GET"]),

@@ -12,7 +12,7 @@ from service import audit
 from service.accounts.models import Account, Role
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactState
-from service.errors import InvalidInput
+from service.errors import DomainError, InvalidInput
 from service.accounts import staff
 from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
@@ -135,8 +135,69 @@ class StaffMutation:
         return True
 
 
+@strawberry.type(description="What an import did: created rows, and skipped or bad rows by line number.")
+class ImportLine:
+    line: int
+    message: str
+
+
 @strawberry.type
-class AdminQuery(StaffQuery):
+class ImportResult:
+    created: int
+    skipped: list[ImportLine]
+    errors: list[ImportLine]
+
+
+@strawberry.type(description="Invitation mails by delivery state (the mail worker sends them in the background).")
+class InvitationProgress:
+    pending: int = strawberry.field(description="Contacts created but not invited yet.")
+    queued: int
+    sent: int
+    failed: int
+
+
+@strawberry.type
+class ImportQuery:
+    @strawberry.field(description="ADMIN: contacts waiting for an invitation, and the invitation mails by state.")
+    async def invitation_progress(self, info: Info) -> InvitationProgress:
+        principal(info, Role.ADMIN)
+        pending = await Contact.filter(state=ContactState.CREATED).count()
+        counts = {s: await OutboxMail.filter(template="invitation", status=s).count() for s in MailStatus}
+        return InvitationProgress(pending=pending, queued=counts[MailStatus.PENDING] + counts[MailStatus.SENDING],
+                                  sent=counts[MailStatus.SENT], failed=counts[MailStatus.FAILED])
+
+
+@strawberry.type
+class ImportMutation:
+    @strawberry.mutation(description="ADMIN: import contact persons from CSV text (the `ikz contacts import` format).")
+    async def import_contacts(self, info: Info, csv: str) -> ImportResult:
+        from service.accounts.importing import import_contacts_text
+
+        who = principal(info, Role.ADMIN)
+        if len(csv) > 2_000_000:
+            raise InvalidInput("The CSV is larger than 2 MB; split it.", field="csv")
+        report = await import_contacts_text(csv, actor=who)
+        return ImportResult(created=report.created, skipped=[ImportLine(line=l, message=m) for l, m in report.skipped],
+                            errors=[ImportLine(line=l, message=m) for l, m in report.errors])
+
+    @strawberry.mutation(description="ADMIN: invite every contact not yet invited; the mails go out in the background.")
+    async def invite_pending_contacts(self, info: Info) -> int:
+        from service.accounts.onboarding import invite_pending
+
+        who = principal(info, Role.ADMIN)
+        invited = 0
+        for contact_id in await Contact.filter(state=ContactState.CREATED).order_by("id").limit(5000).values_list(
+                "id", flat=True):
+            try:
+                if await invite_pending(contact_id, actor=who):
+                    invited += 1
+            except DomainError:
+                continue
+        return invited
+
+
+@strawberry.type
+class AdminQuery(StaffQuery, ImportQuery):
     @strawberry.field(description="ADMIN: mail deliveries, newest first; page with 'before' (the last id seen).")
     async def mail_deliveries(self, info: Info, status: MailStatusEnum | None = None, first: int = 50,
                               before: strawberry.ID | None = None) -> list[MailDelivery]:
@@ -197,7 +258,7 @@ class AdminQuery(StaffQuery):
 
 
 @strawberry.type
-class AdminMutation(StaffMutation):
+class AdminMutation(StaffMutation, ImportMutation):
     @strawberry.mutation(description="ADMIN: send a failed (or waiting) mail again now.")
     async def retry_mail_delivery(self, info: Info, id: strawberry.ID) -> MailDelivery:
         who = principal(info, Role.ADMIN)

@@ -60,6 +60,13 @@ def test_admin_creates_contact_approver_in_scope_approves_other_scope_sees_nothi
     page.goto("/admin/staff")
     assert unna in page.content()
     check_a11y(page)
+    page.goto("/admin/import")
+    check_a11y(page)
+    page.locator("#file").set_input_files(files=[{"name": "kontakte.csv", "mimeType": "text/csv", "buffer": (
+        "municipality,first_name,last_name,email\nNirgendwo,Udo,Fehler,udo.fehler@example.org\n").encode()}])
+    page.get_by_role("button", name="Importieren").click()
+    assert "Zeile 2" in page.content()
+    check_a11y(page)
     sign_out(page)
 
     page.goto(link)
