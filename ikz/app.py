@@ -16,7 +16,7 @@ from starlette.routing import Route
 from service import db
 from service.config import Settings, get_settings
 from service.mail.worker import run_worker
-from ikz import observability, pages, review
+from ikz import observability, pages
 from ikz.web import routes as web_routes
 
 logger = logging.getLogger("ikz.web")
@@ -59,8 +59,6 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         *web_routes.ROUTES,
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/activate", pages.activate, methods=["GET", "POST"]),
-        Route("/review", review.review, methods=["GET"]),
-        Route("/review/decide", review.decide, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/healthz", observability.healthz, methods=["GET"]),
         Route("/readyz", observability.readyz, methods=["GET"]),

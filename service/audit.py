@@ -32,6 +32,7 @@ class AuditAction(str, Enum):
     CONTACT_DELETED = "CONTACT_DELETED"
     USER_CREATED = "USER_CREATED"
     MAIL_RETRIED = "MAIL_RETRIED"
+    USER_DISABLED = "USER_DISABLED"
 
 
 class AuditEntry(Model):

@@ -116,11 +116,14 @@ def install_query_counting() -> None:
 @contextmanager
 def count_queries() -> Iterator[QueryCounter]:
     counter = QueryCounter()
+    parent = _current_counter.get()
     token = _current_counter.set(counter)
     try:
         yield counter
     finally:
         _current_counter.reset(token)
+        if parent is not None:  # nested counting: the outer counter sees the inner statements too
+            parent.count += counter.count
 
 
 # --- scratch databases (tests and benchmarks) ------------------------------------------

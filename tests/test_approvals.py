@@ -310,6 +310,9 @@ async def test_approver_reviews_from_the_mail_link_in_the_browser(gql, client, c
 
     link = regex.search(r"https://ikz\.example\.org/review\?change=\d+", text_part(notice)).group(0)
     client.cookies.clear()
+    detail_path = (await client.get(link)).headers["location"]  # the mail's /review?change=<id> → /review/<id>
+    assert regex.fullmatch(r"/review/\d+", detail_path)
+    link = "https://ikz.example.org" + detail_path
     to_login = await client.get(link)
     assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=")
     login_form = await client.get(to_login.headers["location"])
@@ -320,17 +323,18 @@ async def test_approver_reviews_from_the_mail_link_in_the_browser(gql, client, c
     assert bad.status_code == 400 and "falsch" in bad.text
     signed_in = await client.post("/login", data={"username": approver, "password": password, "csrf": login_csrf,
                                                   "next": link.replace("https://ikz.example.org", "")})
-    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/review?change=")
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == detail_path
     page = await client.get(link)
     assert "Bauverwaltung" in page.text and "Sachbearbeitung" in page.text and "Freigeben" in page.text
-    csrf = regex.search(r'action="/review/decide">\s*<input type="hidden" name="change" value="\d+">\s*'
-                        r'<input type="hidden" name="csrf" value="([0-9a-f]+)"', page.text).group(1)
-    forged = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
-                                                       "decision": "approve", "csrf": "0" * 32})
+    csrf = regex.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    target = detail_path
+    forged = await client.post(target, data={"decision": "approve", "csrf": "0" * 40},
+                               headers={"origin": "https://ikz.example.org"})
     assert forged.status_code == 403
-    done = await client.post("/review/decide", data={"change": change.data["updateMyContact"]["id"],
-                                                     "decision": "approve", "csrf": csrf})
-    assert done.status_code == 200 and "veröffentlicht" in done.text
+    done = await client.post(target, data={"decision": "approve", "csrf": csrf},
+                             headers={"origin": "https://ikz.example.org"})
+    assert done.status_code == 303
+    assert "veröffentlicht" in (await client.get(done.headers["location"])).text
     client.cookies.clear()
     profile = await gql("query($id: ID!) { municipality(id: $id) { contacts { id function } } }",
                         {"id": person["organization_id"]})

@@ -78,6 +78,8 @@ async def test_review_superscript_id_is_a_clear_404_not_a_crash(client):
     for value in ("¹", "٣", "12a", "", "99999999999"):
         page = await client.get("/review", params={"change": value})
         assert page.status_code == 404, value
+        if value:
+            assert (await client.get(f"/review/{value}")).status_code == 404, value
 
 
 async def test_login_needs_csrf_and_same_origin(client, make_user):

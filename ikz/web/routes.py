@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ikz.web import accounts, catalogue, proposals, static
+from ikz.web import accounts, admin, catalogue, ministry, proposals, static
 from ikz.web.base import not_found, render
 
 ROUTES = [
@@ -27,6 +27,16 @@ ROUTES = [
     Route("/me/data.json", accounts.my_data, methods=["GET"]),
     Route("/me/cooperations/new", proposals.propose_new, methods=["GET", "POST"]),
     Route("/me/cooperations/{id}/propose", proposals.propose_change, methods=["GET", "POST"]),
+    Route("/review", ministry.review_inbox, methods=["GET"]),
+    Route("/review/{id}", ministry.review_change, methods=["GET", "POST"]),
+    Route("/admin", admin.home, methods=["GET"]),
+    Route("/admin/contacts", admin.contacts, methods=["GET"]),
+    Route("/admin/contacts/new", admin.new_contact, methods=["GET", "POST"]),
+    Route("/admin/contacts/{id}", admin.contact, methods=["GET", "POST"]),
+    Route("/admin/mail", admin.mail, methods=["GET", "POST"]),
+    Route("/admin/audit", admin.audit, methods=["GET"]),
+    Route("/admin/staff", admin.staff_accounts, methods=["GET", "POST"]),
+    Route("/admin/import", admin.import_contacts, methods=["GET", "POST"]),
     Route("/impressum", static.imprint, methods=["GET"]),
     Route("/datenschutz", static.privacy, methods=["GET"]),
     Route("/static/{name}", static.static_file, methods=["GET"]),

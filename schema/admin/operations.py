@@ -12,10 +12,11 @@ from service import audit
 from service.accounts.models import Account, Role
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactState
-from service.errors import InvalidInput
+from service.errors import DomainError, InvalidInput
+from service.accounts import staff
 from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
-from schema.accounts.types import ContactRecord, ContactStateEnum, contact_record
+from schema.accounts.types import ContactRecord, ContactStateEnum, RoleAssignment, RoleEnum, contact_record
 from schema.auth import principal
 from schema.common import parse_id, require_text
 
@@ -62,11 +63,14 @@ class AuditLogEntry:
     subject_type: str | None
     subject_id: strawberry.ID | None
     details: JSON | None
+    known_usernames: strawberry.Private[dict[int, str] | None] = None
 
     @strawberry.field(description="Username of the actor; null once the account was deleted.")
     async def actor_username(self) -> str | None:
         if self.actor_id is None:
             return None
+        if self.known_usernames is not None:  # looked up for the whole page at once
+            return self.known_usernames.get(int(self.actor_id))
         account = await Account.get_or_none(id=int(self.actor_id), deleted_at__isnull=True)
         return account.username if account else None
 
@@ -91,8 +95,109 @@ class AuditLogFilter:
     until: dt.datetime | None = None
 
 
+@strawberry.type(description="A ministry account (admin or approver).")
+class StaffAccount:
+    id: strawberry.ID
+    username: str
+    email: str | None
+    name: str | None
+    active: bool
+    last_login_at: dt.datetime | None
+    roles: list[RoleAssignment]
+
+
 @strawberry.type
-class AdminQuery:
+class StaffQuery:
+    @strawberry.field(description="ADMIN: the ministry's accounts (admins, approvers) by username.")
+    async def staff_accounts(self, info: Info) -> list[StaffAccount]:
+        rows = await staff.list_staff(principal(info, Role.ADMIN))
+        return [StaffAccount(id=strawberry.ID(str(a.id)), username=a.username, email=a.email, name=a.staff_name,
+                             active=a.is_active, last_login_at=a.last_login_at,
+                             roles=[RoleAssignment(role=r.role, scope_id=r.scope_id) for r in roles])
+                for a, roles in rows]
+
+
+@strawberry.type
+class StaffMutation:
+    @strawberry.mutation(description=(
+        "ADMIN: create an approver (scope: state or district key/AGS; empty = everything) or an admin; "
+        "the person is mailed a link to set their password."))
+    async def create_staff_account(self, info: Info, username: str, email: str, first_name: str, last_name: str,
+                                   role: RoleEnum,
+                                   scope: str | None = None) -> strawberry.ID:
+        account = await staff.create_staff(principal(info, Role.ADMIN), username=username, email=email,
+                                           first_name=first_name, last_name=last_name, role=Role(role), scope=scope)
+        return strawberry.ID(str(account.id))
+
+    @strawberry.mutation(description="ADMIN: disable a ministry account; its sessions end at once.")
+    async def disable_staff_account(self, info: Info, id: strawberry.ID) -> bool:
+        await staff.disable_staff(principal(info, Role.ADMIN), parse_id(id, "account"))
+        return True
+
+
+@strawberry.type(description="What an import did: created rows, and skipped or bad rows by line number.")
+class ImportLine:
+    line: int
+    message: str
+
+
+@strawberry.type
+class ImportResult:
+    created: int
+    skipped: list[ImportLine]
+    errors: list[ImportLine]
+
+
+@strawberry.type(description="Invitation mails by delivery state (the mail worker sends them in the background).")
+class InvitationProgress:
+    pending: int = strawberry.field(description="Contacts created but not invited yet.")
+    queued: int
+    sent: int
+    failed: int
+
+
+@strawberry.type
+class ImportQuery:
+    @strawberry.field(description="ADMIN: contacts waiting for an invitation, and the invitation mails by state.")
+    async def invitation_progress(self, info: Info) -> InvitationProgress:
+        principal(info, Role.ADMIN)
+        pending = await Contact.filter(state=ContactState.CREATED).count()
+        counts = {s: await OutboxMail.filter(template="invitation", status=s).count() for s in MailStatus}
+        return InvitationProgress(pending=pending, queued=counts[MailStatus.PENDING] + counts[MailStatus.SENDING],
+                                  sent=counts[MailStatus.SENT], failed=counts[MailStatus.FAILED])
+
+
+@strawberry.type
+class ImportMutation:
+    @strawberry.mutation(description="ADMIN: import contact persons from CSV text (the `ikz contacts import` format).")
+    async def import_contacts(self, info: Info, csv: str) -> ImportResult:
+        from service.accounts.importing import import_contacts_text
+
+        who = principal(info, Role.ADMIN)
+        if len(csv) > 2_000_000:
+            raise InvalidInput("The CSV is larger than 2 MB; split it.", field="csv")
+        report = await import_contacts_text(csv, actor=who)
+        return ImportResult(created=report.created, skipped=[ImportLine(line=l, message=m) for l, m in report.skipped],
+                            errors=[ImportLine(line=l, message=m) for l, m in report.errors])
+
+    @strawberry.mutation(description="ADMIN: invite every contact not yet invited; the mails go out in the background.")
+    async def invite_pending_contacts(self, info: Info) -> int:
+        from service.accounts.onboarding import invite_pending
+
+        who = principal(info, Role.ADMIN)
+        invited = 0
+        for contact_id in await Contact.filter(state=ContactState.CREATED).order_by("id").limit(5000).values_list(
+                "id", flat=True):
+            try:
+                if await invite_pending(contact_id, actor=who):
+                    invited += 1
+            except DomainError:
+                continue
+        return invited
+
+
+@strawberry.type
+class AdminQuery(StaffQuery, ImportQuery):
     @strawberry.field(description="ADMIN: mail deliveries, newest first; page with 'before' (the last id seen).")
     async def mail_deliveries(self, info: Info, status: MailStatusEnum | None = None, first: int = 50,
                               before: strawberry.ID | None = None) -> list[MailDelivery]:
@@ -114,26 +219,48 @@ class AdminQuery:
             since=flt.since, until=flt.until, limit=_page_size(first),
             before_id=parse_id(after, "entry", field="after") if after else None,
         )
-        return [audit_object(e) for e in rows]
+        entries = [audit_object(e) for e in rows]
+        actor_ids = {e.actor_id for e in rows if e.actor_id}
+        names = dict(await Account.filter(id__in=list(actor_ids), deleted_at__isnull=True).values_list("id", "username")) \
+            if actor_ids else {}
+        for entry in entries:
+            entry.known_usernames = names
+        return entries
 
     @strawberry.field(description="ADMIN: contact persons of every state except deleted, by name.")
     async def contact_persons(self, info: Info, states: list[ContactStateEnum] | None = None,
                               municipality_id: strawberry.ID | None = None, first: int = 50,
-                              after: strawberry.ID | None = None) -> list[ContactRecord]:
+                              after: strawberry.ID | None = None, search: str | None = None) -> list[ContactRecord]:
         principal(info, Role.ADMIN)
         query = Contact.exclude(state=ContactState.DELETED)
+        if search and search.strip():
+            from tortoise.expressions import Q
+
+            words = search.strip()[:100].split()[:5]
+            for word in words:
+                query = query.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                                     | Q(email__icontains=word))
         if states:
             query = query.filter(state__in=list(states))
         if municipality_id:
             query = query.filter(organization_id=parse_id(municipality_id, "municipal body", field="municipalityId"))
         if after:
             query = query.filter(id__gt=parse_id(after, "contact person", field="after"))
-        return [await contact_record(c) for c in await query.order_by("id").limit(_page_size(first))]
+        rows = await query.order_by("id").limit(_page_size(first))
+        accounts = {a.contact_id: a for a in await Account.filter(contact_id__in=[c.id for c in rows])} if rows else {}
+        return [await contact_record(c, accounts.get(c.id)) for c in rows]
+
+    @strawberry.field(description="ADMIN: one contact person (any state but deleted).")
+    async def contact_person(self, info: Info, id: strawberry.ID) -> ContactRecord | None:
+        principal(info, Role.ADMIN)
+        contact = await Contact.exclude(state=ContactState.DELETED).get_or_none(id=parse_id(id, "contact person"))
+        return await contact_record(contact) if contact else None
 
 
 @strawberry.type
-class AdminMutation:
+class AdminMutation(StaffMutation, ImportMutation):
     @strawberry.mutation(description="ADMIN: send a failed (or waiting) mail again now.")
     async def retry_mail_delivery(self, info: Info, id: strawberry.ID) -> MailDelivery:
         who = principal(info, Role.ADMIN)
         return mail_object(await mail_admin.retry(who, parse_id(id, "mail delivery")))
+

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from service.accounts.models import Role
 from service.approvals import changes, review
+from service.approvals.batch import Batch
 from service.approvals.models import ChangeStatus
 from service.catalogue import cooperations as coop_service
 from service.catalogue import editing
@@ -55,7 +56,8 @@ class ApprovalQuery:
         )
         rows = await review.visible_changes(who, service_filter, limit=first,
                                             after_id=parse_id(after, "change", field="after") if after else None)
-        return [await change_object(c) for c in rows]
+        batch = await Batch.load(rows, scopes=False)  # titles and people for the whole page at once
+        return [await change_object(c, batch) for c in rows]
 
     @strawberry.field
     async def change(self, info: Info, id: strawberry.ID) -> Change | None:

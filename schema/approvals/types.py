@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.accounts.models import Account
+from service.approvals.batch import Batch, Person
 from service.approvals.changes import DELETED_PERSON, change_diff, is_deleted, record_title
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.catalogue.editing import CooperationData, PartnerEntry
@@ -44,6 +45,25 @@ class Submitter:
     id: strawberry.ID
     username: str
     name: str | None
+    municipality: str | None = strawberry.field(default=None, description="The contact person's municipal body, if any.")
+
+
+async def person_object(account_id: int | None) -> Submitter | None:
+    """An account as the reviewer reads it: name and, for contact persons, the municipality."""
+    from service.catalogue.models import Organization
+
+    account = await Account.get_or_none(id=account_id) if account_id else None
+    if account is None:
+        return None
+    if is_deleted(account):
+        return Submitter(id=strawberry.ID(str(account.id)), username=DELETED_PERSON, name=None)
+    contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
+    parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
+    name = " ".join(p for p in parts if p) or None
+    org = (await Organization.get_or_none(id=contact.organization_id)
+           if contact and contact.organization_id else None)
+    return Submitter(id=strawberry.ID(str(account.id)), username=account.username, name=name,
+                     municipality=org.name if org else None)
 
 
 @strawberry.type(description="A change waiting for (or past) the ministry's approval.")
@@ -58,9 +78,12 @@ class Change:
     conflict_reason: str | None = strawberry.field(description="Why a change can no longer be approved as it is.")
     proposal: JSON = strawberry.field(description="The complete proposed state.")
     model: strawberry.Private[ChangeRequest]
+    batch: strawberry.Private[Batch | None] = None
 
     @strawberry.field(description="Title of the cooperation, or 'Kontaktperson: …'.")
     async def record_title(self) -> str:
+        if self.batch is not None:
+            return self.batch.record_title(self.model)
         return await record_title(self.model)
 
     @strawberry.field(description="Field-by-field difference to the published state.")
@@ -69,15 +92,15 @@ class Change:
 
     @strawberry.field(description="Who submitted the change; a deleted person shows as 'gelöschte Person' without name.")
     async def submitter(self) -> Submitter | None:
-        account = await Account.get_or_none(id=self.model.submitted_by_id)
-        if account is None:
-            return None
-        if is_deleted(account):
-            return Submitter(id=strawberry.ID(str(account.id)), username=DELETED_PERSON, name=None)
-        contact = await Contact.get_or_none(id=account.contact_id) if account.contact_id else None
-        parts = (contact.first_name, contact.last_name) if contact else (account.first_name, account.last_name)
-        name = " ".join(p for p in parts if p) or None
-        return Submitter(id=strawberry.ID(str(account.id)), username=account.username, name=name)
+        if self.batch is not None:
+            return _person(self.batch.person(self.model.submitted_by_id))
+        return await person_object(self.model.submitted_by_id)
+
+    @strawberry.field(description="Who approved or rejected the change (with reviewedAt and reviewNote).")
+    async def reviewed_by(self) -> Submitter | None:
+        if self.batch is not None:
+            return _person(self.batch.person(self.model.reviewed_by_id))
+        return await person_object(self.model.reviewed_by_id)
 
     @strawberry.field(description="The cooperation as published now (null for a proposed new one).")
     async def cooperation(self, info: Info) -> Cooperation | None:
@@ -105,7 +128,14 @@ class Change:
         return None
 
 
-async def change_object(change: ChangeRequest) -> Change:
+def _person(person: Person | None) -> Submitter | None:
+    if person is None:
+        return None
+    return Submitter(id=strawberry.ID(str(person.account_id)), username=person.username, name=person.name,
+                     municipality=person.municipality)
+
+
+async def change_object(change: ChangeRequest, batch: Batch | None = None) -> Change:
     payload = {k: v for k, v in (change.payload or {}).items() if k != "before"}
     if "after" in payload:
         payload = payload["after"]
@@ -120,6 +150,7 @@ async def change_object(change: ChangeRequest) -> Change:
         conflict_reason=change.conflict_reason,
         proposal=payload,
         model=change,
+        batch=batch,
     )
 
 

@@ -64,12 +64,17 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
 
 
 async def import_contacts(path: Path) -> ImportReport:
-    report = ImportReport()
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append((0, f"cannot read {path}: {exc}"))
-        return report
+        return ImportReport(errors=[(0, f"cannot read {path}: {exc}")])
+    return await import_contacts_text(text)
+
+
+async def import_contacts_text(text: str, actor=None) -> ImportReport:
+    """The CSV's rows as contacts (not yet invited); bad rows reported by line, good rows kept."""
+    report = ImportReport()
+    text = text.lstrip("\ufeff")
     if not text.strip():
         report.errors.append((1, "the file is empty"))
         return report
@@ -94,7 +99,7 @@ async def import_contacts(path: Path) -> ImportReport:
                 cooperation_ids=await _cooperations(row.get("cooperations", "")),
             )
             async with in_transaction():
-                await create_contact(new, actor=None)
+                await create_contact(new, actor=actor)
             report.created += 1
         except DomainError as exc:
             report.errors.append((line, exc.message))

@@ -36,7 +36,7 @@ async def find_scope(reference: str) -> int:
 
 
 async def create_user(*, username: str, email: str, first_name: str, last_name: str, password: str,
-                      roles: list[tuple[Role, int | None]]) -> Account:
+                      roles: list[tuple[Role, int | None]], actor_id: int | None = None) -> Account:
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise InvalidInput("A username has 2–64 characters: a–z, 0–9, '.', '_' or '-'.", field="username")
@@ -55,6 +55,7 @@ async def create_user(*, username: str, email: str, first_name: str, last_name: 
         )
         for role, scope in dict.fromkeys(roles):
             await AccountRole.create(account_id=account.id, role=role, scope_id=scope if role is Role.APPROVER else None)
-        await audit.record(AuditAction.USER_CREATED, actor_role="SYSTEM", subject_type="account", subject_id=account.id,
+        await audit.record(AuditAction.USER_CREATED, actor_id=actor_id, actor_role="ADMIN" if actor_id else "SYSTEM",
+                           subject_type="account", subject_id=account.id,
                            details={"roles": sorted({r.value for r, _ in roles})})
     return account

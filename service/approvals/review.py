@@ -18,6 +18,7 @@ from service.approvals.changes import (
     mark_conflicting,
     record_title,
 )
+from service.approvals.batch import Batch
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction
 from service.catalogue import editing
@@ -186,11 +187,14 @@ async def visible_changes(principal: Principal, flt: ChangeFilter, *, limit: int
         batch = await query.filter(id__gt=cursor or 0).order_by("id").limit(200)
         if not batch:
             break
+        loaded = await Batch.load(batch, people=False)  # the scope check for the whole batch at once
         for change in batch:
-            if change.submitted_by_id == principal.account_id or await in_scope(principal, change):
+            if change.submitted_by_id == principal.account_id or loaded.in_scope(principal, change):
                 result.append(change)
                 if len(result) == limit:
                     break
+        if len(batch) < 200:
+            break  # that was the last batch
         cursor = batch[-1].id
     return result
 

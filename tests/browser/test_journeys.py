@@ -265,7 +265,7 @@ def test_approver_opens_the_mail_link_signs_in_and_approves(page, live_server, b
     page.goto(review)
     page.wait_for_url(re.compile(r"/login\?next="))
     sign_in_here(page, approver, approver_password)
-    page.wait_for_url(re.compile(r"/review\?change=\d+"))
+    page.wait_for_url(re.compile(r"/review/\d+$"))
     assert "Leitung Ordnungsamt" in page.content()
     check_a11y(page)
     page.get_by_role("button", name="Freigeben und veröffentlichen").click()

@@ -51,8 +51,8 @@ async def test_a_pending_proposal_with_personal_notes_is_withdrawn_and_erased_on
     dump = json.dumps(await fetch("SELECT * FROM change_request"), default=str)
     assert "424242" not in dump and person["last_name"] not in dump
     client.cookies.set("ikz_session", approver["authorization"].removeprefix("Bearer "))
-    page = await client.get(f"/review?change={change_ids[0]}")
-    assert "Eingereicht von gelöschte Person" in page.text and person["username"] not in page.text
+    page = await client.get(f"/review/{change_ids[0]}")
+    assert "Eingereicht von</dt><dd>gelöschte Person" in page.text and person["username"] not in page.text
 
 
 async def test_the_submitter_of_a_deleted_account_shows_as_geloeschte_person(gql, client, confirmed_contact,
