@@ -159,7 +159,7 @@ async def _notify_approvers(change: ChangeRequest) -> int:
                 "change_kind": KIND_LABELS[change.kind],
                 "record_title": title,
                 "submitted_at": german_datetime(change.submitted_at),
-                "review_url": settings.link("review", change=str(change.id)),
+                "review_url": settings.link(f"review/{change.id}"),
                 "changes": changes,
             },
             account_id=approver.id,

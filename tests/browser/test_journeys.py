@@ -261,7 +261,7 @@ def test_approver_opens_the_mail_link_signs_in_and_approves(page, live_server, b
     page.get_by_role("button", name=re.compile("Abmelden")).click()
 
     mail = wait_for_mail(browser_smtp, f"{approver}@example.org", "Freigabe")
-    review = re.search(re.escape(live_server.url) + r"/review\?change=\d+", text_part(mail)).group(0)
+    review = re.search(re.escape(live_server.url) + r"/review/\d+", text_part(mail)).group(0)
     page.goto(review)
     page.wait_for_url(re.compile(r"/login\?next="))
     sign_in_here(page, approver, approver_password)
