@@ -169,7 +169,7 @@ async def test_server_down_then_back_delivers_each_of_100_invitations_once(worke
     async def refused_connection():
         return await OutboxMail.filter(id__in=[m.id for m in mails], last_error__contains="cannot connect").exists()
 
-    await until(refused_connection, timeout=10, what="a failed connection attempt")
+    await until(refused_connection, timeout=30, what="a failed connection attempt")
     await asyncio.sleep(1.0)  # the outage goes on
     assert await statuses(mails) == Counter({MailStatus.PENDING: 100})
     assert await OutboxMail.filter(id__in=[m.id for m in mails], attempts__gt=0).count() == 0  # not the mails' fault
