@@ -182,6 +182,11 @@ def contact_object(view: ContactView) -> Contact:
 class Partner:
     role: PartnerRoleEnum
     organization: Organization
+    left_year: int | None = strawberry.field(
+        default=None,
+        description="The year this partner left a cooperation that continues without it; "
+        "such a partner is not counted as a partner in filters and facets.",
+    )
 
 
 @strawberry.type(description="Who carries out the task (Aufgabenerledigung durch).")

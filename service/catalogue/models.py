@@ -177,6 +177,9 @@ class CooperationPartner(Model):
     )
     role = fields.CharEnumField(PartnerRole, max_length=20, default=PartnerRole.PARTNER)
     position = fields.IntField(default=0)
+    # The year the partner left a cooperation that goes on without it ("Neufassung 2006 ohne Selm");
+    # such a partner is shown with the year but is not an active partner in filters and facets.
+    left_year = fields.IntField(null=True)
 
     class Meta:
         table = "cooperation_partner"
