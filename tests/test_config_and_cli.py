@@ -125,8 +125,13 @@ async def test_contacts_import_reports_bad_rows_and_keeps_good_ones(settings, tm
 async def test_invite_pending_mails_everyone_once(settings, smtp):
     from service.mail.models import MailStatus, OutboxMail
 
+    from service.catalogue.models import Contact
+
     await OutboxMail.filter(status__in=[MailStatus.PENDING, MailStatus.SENDING]).update(status=MailStatus.FAILED)
-    waiting = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED'"))[0]["n"]
+    await Contact.create(first_name="Ina", last_name="Eingeladen", email="ina.eingeladen@example.org")
+    demo = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND demo"))[0]["n"]
+    assert demo == 11  # the invented demo contacts (ikz seed --demo): never mailed
+    waiting = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND NOT demo"))[0]["n"]
     assert waiting > 0
     first = run_ikz(settings, smtp.port, "invite", "--pending")
     assert first.returncode == 0, first.stderr
@@ -135,6 +140,48 @@ async def test_invite_pending_mails_everyone_once(settings, smtp):
     assert all("/activate?token=" in text_part(m) for m in smtp.sink.messages)
     second = run_ikz(settings, smtp.port, "invite", "--pending")
     assert "No contact is waiting" in second.stdout and len(smtp.sink.messages) == waiting
+    assert (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND demo"))[0]["n"] == demo
+    demo_emails = set(await Contact.filter(demo=True).values_list("email", flat=True))
+    assert demo_emails and not demo_emails & {m["To"] for m in smtp.sink.messages}
+
+
+def test_migrate_on_an_empty_database_says_what_it_applies(tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, f"sqlite://{tmp_path / 'empty.sqlite3'}")
+    first = run_ikz(settings, None, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "Applying" in first.stdout and "up to date" not in first.stdout.splitlines()[0]
+    assert "0005_partner_left_year" in first.stdout
+    again = run_ikz(settings, None, "migrate")
+    assert again.stdout.strip() == "Database is up to date; no migration to apply."
+
+
+def test_every_subcommand_and_option_has_help_with_its_default():
+    import argparse
+
+    from ikz.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, choice.dest
+                for sub in action.choices.values():
+                    yield from walk(sub)
+            elif not isinstance(action, argparse._HelpAction):
+                yield action
+
+    for action in walk(build_parser()):
+        assert action.help, action.dest
+        if action.option_strings and not action.required:
+            assert "default" in action.help or "required" in action.help, action.dest
+
+
+def test_create_user_without_a_terminal_requires_password_stdin(settings):
+    result = run_ikz(settings, None, "create-user", "--role", "admin", "--username", "nopass", "--email",
+                     "nopass@example.org", "--first-name", "No", "--last-name", "Pass", stdin="")
+    assert result.returncode == 2 and "--password-stdin" in result.stderr
 
 
 async def test_create_user_from_the_shell(settings):

@@ -216,6 +216,8 @@ class Contact(Model):
     function = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=50, null=True)
+    # An invented contact of the demo data (`ikz seed --demo`): never invited, never mailed.
+    demo = fields.BooleanField(default=False)
     consent_at = fields.DatetimeField(null=True)
     confirmed_at = fields.DatetimeField(null=True)
     last_approved_change_at = fields.DatetimeField(null=True)

@@ -83,14 +83,16 @@ async def catalogue_is_empty() -> bool:
     return not await Cooperation.exists() and not await Organization.exists()
 
 
-async def load_seeds(directory: Path = DEFAULT_SEED_DIR) -> SeedReport:
+async def load_seeds(directory: Path = DEFAULT_SEED_DIR, *, demo: bool = False) -> SeedReport:
+    """Load the seed files; the invented demo contacts only with `demo` (`ikz seed --demo`)."""
     report = SeedReport()
     async with in_transaction():
         await _reference_data(directory, report)
         orgs = await _organizations(directory, report)
         coops = await _cooperations(directory, orgs, report)
         await _corrections(directory, orgs, coops, report)
-        await _contacts(directory, orgs, coops, report)
+        if demo:
+            await _contacts(directory, orgs, coops, report)
     reference.forget()
     return report
 
@@ -222,6 +224,7 @@ async def _contacts(directory: Path, orgs: dict[str, int], coops: dict[str, int]
             function=item.get("function"),
             email=item["email"],
             phone=item.get("phone"),
+            demo=True,
         )
         links = []
         for key in item.get("cooperations", []):
