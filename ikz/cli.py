@@ -235,6 +235,40 @@ async def cmd_invite(args: argparse.Namespace) -> int:
     return await _with_db(work)
 
 
+@command("export")
+async def cmd_export(args: argparse.Namespace) -> int:
+    from service.catalogue.cooperations import CooperationFilter
+    from service.catalogue.export import csv_chunks
+    from service.catalogue.models import CooperationStatus
+    from service.errors import DomainError
+
+    try:
+        flt = CooperationFilter(
+            partner_ids=tuple(int(v) for v in args.partner or ()), region_ids=tuple(int(v) for v in args.region or ()),
+            topic_field_ids=tuple(int(v) for v in args.topic or ()), legal_forms=tuple(args.legal_form or ()),
+            statuses=tuple(CooperationStatus(v) for v in args.status or ()), start_year_from=args.start_year_from,
+            start_year_to=args.start_year_to, search=args.search or None,
+        )
+    except ValueError as exc:
+        print(f"Invalid filter: {exc}", file=sys.stderr)
+        return 2
+
+    async def work() -> int:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        try:
+            async for chunk in csv_chunks(flt, profile_url=get_settings().link("cooperations/")):
+                out.write(chunk)
+        except DomainError as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        finally:
+            if args.output:
+                out.close()
+        return 0
+
+    return await _with_db(work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ikz", description="IKZ cooperation database")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -273,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="required: every contact person not yet invited (demo contacts never)")
     invite.add_argument("--no-deliver", action="store_true",
                         help="only queue; leave delivery to the worker (default: deliver now)")
+    export = sub.add_parser("export", help="write the cooperations as CSV (UTF-8 with BOM, ';', German columns)")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument("--search", help="search words, as in the API's search (default: none)")
+    for name, what in (("--partner", "partner organisation id"), ("--region", "district or state id"),
+                       ("--topic", "topic field id")):
+        export.add_argument(name, action="append", help=f"{what}; may be repeated (default: any)")
+    export.add_argument("--legal-form", action="append", help="legal form code, e.g. OERV; may be repeated (default: any)")
+    export.add_argument("--status", action="append", choices=["PLANNED", "ACTIVE", "ENDED", "NOT_REALIZED"],
+                        help="may be repeated (default: any)")
+    export.add_argument("--from", dest="start_year_from", type=int, help="start year at least (default: any)")
+    export.add_argument("--to", dest="start_year_to", type=int, help="start year at most (default: any)")
     return parser
 
 
