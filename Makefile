@@ -18,7 +18,7 @@ migrate: install
 	$(BIN)/ikz migrate
 
 seed: migrate
-	$(BIN)/ikz seed --if-empty
+	$(BIN)/ikz seed --if-empty --demo
 
 run: seed
 	$(BIN)/ikz serve

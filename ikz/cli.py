@@ -39,9 +39,17 @@ async def _with_db(work: Callable[[], Awaitable[int]]) -> int:
 
 @command("migrate")
 async def cmd_migrate(args: argparse.Namespace) -> int:
-    await db.migrate()
+    pending: list[str] = []
+
+    def report(connection: str, plan, fake: bool, dry_run: bool) -> None:
+        pending.extend(f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward)
+        if pending:
+            print(f"Applying {len(pending)} migration(s): {', '.join(pending)}", flush=True)
+
+    await db.migrate(reporter=report)
     await db.close_db()
-    print("Database is up to date.")
+    print(f"Applied {len(pending)} migration(s); the database is up to date." if pending
+          else "Database is up to date; no migration to apply.")
     return 0
 
 
@@ -54,7 +62,7 @@ async def cmd_seed(args: argparse.Namespace) -> int:
             print("Catalogue already has data; seed skipped.")
             return 0
         try:
-            report = await load_seeds(Path(args.dir) if args.dir else DEFAULT_SEED_DIR)
+            report = await load_seeds(Path(args.dir) if args.dir else DEFAULT_SEED_DIR, demo=args.demo)
         except SeedError as exc:
             print(f"Seed failed, nothing written: {exc}", file=sys.stderr)
             return 1
@@ -130,10 +138,18 @@ async def cmd_create_user(args: argparse.Namespace) -> int:
     from service.accounts.users import create_user, find_scope
     from service.errors import DomainError
 
-    if not args.password_stdin:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("The passwords differ.", file=sys.stderr)
+            return 2
+    else:
         print("Pass the password on standard input with --password-stdin.", file=sys.stderr)
         return 2
-    password = sys.stdin.readline().rstrip("\r\n")
 
     async def work() -> int:
         try:
@@ -192,7 +208,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
         return 2
 
     async def work() -> int:
-        ids = await Contact.filter(state=ContactState.CREATED).order_by("id").values_list("id", flat=True)
+        ids = await Contact.filter(state=ContactState.CREATED, demo=False).order_by("id").values_list("id", flat=True)
         if not ids:
             print("No contact is waiting for an invitation.")
             return 0
@@ -219,37 +235,89 @@ async def cmd_invite(args: argparse.Namespace) -> int:
     return await _with_db(work)
 
 
+@command("export")
+async def cmd_export(args: argparse.Namespace) -> int:
+    from service.catalogue.cooperations import CooperationFilter
+    from service.catalogue.export import csv_chunks
+    from service.catalogue.models import CooperationStatus
+    from service.errors import DomainError
+
+    try:
+        flt = CooperationFilter(
+            partner_ids=tuple(int(v) for v in args.partner or ()), region_ids=tuple(int(v) for v in args.region or ()),
+            topic_field_ids=tuple(int(v) for v in args.topic or ()), legal_forms=tuple(args.legal_form or ()),
+            statuses=tuple(CooperationStatus(v) for v in args.status or ()), start_year_from=args.start_year_from,
+            start_year_to=args.start_year_to, search=args.search or None,
+        )
+    except ValueError as exc:
+        print(f"Invalid filter: {exc}", file=sys.stderr)
+        return 2
+
+    async def work() -> int:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        try:
+            async for chunk in csv_chunks(flt, profile_url=get_settings().link("cooperations/")):
+                out.write(chunk)
+        except DomainError as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        finally:
+            if args.output:
+                out.close()
+        return 0
+
+    return await _with_db(work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ikz", description="IKZ cooperation database")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the GraphQL API (and the mail worker)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve the GraphQL API, the pages and the mail worker")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM, seconds to let requests in flight finish (default 30)")
     sub.add_parser("check", help="validate the configuration before going live (SMTP, URL, secret, database)")
-    sub.add_parser("migrate", help="apply pending database migrations")
-    seed = sub.add_parser("seed", help="load the seed data (idempotent)")
-    seed.add_argument("--if-empty", action="store_true", help="only when the catalogue holds no data yet")
+    sub.add_parser("migrate", help="apply pending database migrations (none pending: nothing changes)")
+    seed = sub.add_parser("seed", help="load the seed data; idempotent, and corrects values seeded earlier")
+    seed.add_argument("--if-empty", action="store_true",
+                      help="only when the catalogue holds no data yet (default: always)")
+    seed.add_argument("--demo", action="store_true",
+                      help="also load the invented demo contacts (@example.org; never invited) (default: not)")
     seed.add_argument("--dir", help="seed directory (default: the seed files shipped with the package)")
     sub.add_parser("worker", help="run the mail delivery worker alone")
     user = sub.add_parser("create-user", help="create a ministry account (admin, approver)")
     user.add_argument("--role", action="append", required=True, choices=["admin", "approver", "ADMIN", "APPROVER"],
-                      help="may be given more than once")
+                      help="required; may be given more than once")
     user.add_argument("--scope", help="approver scope: id, AGS or key of a state or district (default: all)")
-    user.add_argument("--username", required=True)
-    user.add_argument("--email", required=True)
-    user.add_argument("--first-name", required=True)
-    user.add_argument("--last-name", required=True)
-    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user.add_argument("--username", required=True, help="required: the sign-in name")
+    user.add_argument("--email", required=True, help="required: the account's mail address")
+    user.add_argument("--first-name", required=True, help="required")
+    user.add_argument("--last-name", required=True, help="required")
+    user.add_argument("--password-stdin", action="store_true",
+                      help="read the password from standard input (default: ask for it when run in a terminal; "
+                           "required otherwise)")
     contacts = sub.add_parser("contacts", help="contact persons")
-    contacts_sub = contacts.add_subparsers(dest="action", required=True)
+    contacts_sub = contacts.add_subparsers(dest="action", required=True, metavar="ACTION")
     importer = contacts_sub.add_parser("import", help="import contact persons from a CSV file (see README)")
-    importer.add_argument("file")
+    importer.add_argument("file", help="the CSV file (UTF-8, header row, ',' or ';')")
     invite = sub.add_parser("invite", help="mail invitations")
-    invite.add_argument("--pending", action="store_true", help="every contact person not yet invited")
-    invite.add_argument("--no-deliver", action="store_true", help="only queue; leave delivery to the worker")
+    invite.add_argument("--pending", action="store_true",
+                        help="required: every contact person not yet invited (demo contacts never)")
+    invite.add_argument("--no-deliver", action="store_true",
+                        help="only queue; leave delivery to the worker (default: deliver now)")
+    export = sub.add_parser("export", help="write the cooperations as CSV (UTF-8 with BOM, ';', German columns)")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument("--search", help="search words, as in the API's search (default: none)")
+    for name, what in (("--partner", "partner organisation id"), ("--region", "district or state id"),
+                       ("--topic", "topic field id")):
+        export.add_argument(name, action="append", help=f"{what}; may be repeated (default: any)")
+    export.add_argument("--legal-form", action="append", help="legal form code, e.g. OERV; may be repeated (default: any)")
+    export.add_argument("--status", action="append", choices=["PLANNED", "ACTIVE", "ENDED", "NOT_REALIZED"],
+                        help="may be repeated (default: any)")
+    export.add_argument("--from", dest="start_year_from", type=int, help="start year at least (default: any)")
+    export.add_argument("--to", dest="start_year_to", type=int, help="start year at most (default: any)")
     return parser
 
 

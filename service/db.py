@@ -65,11 +65,11 @@ async def close_db() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(database_url: str | None = None) -> None:
-    """Apply every pending migration (the same engine as `tortoise migrate`)."""
+async def migrate(database_url: str | None = None, *, reporter=None) -> None:
+    """Apply every pending migration (the same engine as `tortoise migrate`); `reporter` sees the plan first."""
     from tortoise.migrations.api.migrate import migrate as run_migrations
 
-    await run_migrations(config=tortoise_config(database_url))
+    await run_migrations(config=tortoise_config(database_url), reporter=reporter)
 
 
 # --- SQL statement counter ------------------------------------------------------------

@@ -83,7 +83,7 @@ async def database(var_dir: Path):
     await db.migrate(url)
     await db.close_db()
     await db.init_db(url)
-    await load_seeds()
+    await load_seeds(demo=True)
     yield settings
     await db.close_db()
     if url.startswith("postgres"):

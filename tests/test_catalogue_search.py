@@ -84,7 +84,8 @@ async def test_filter_by_selm_lists_exactly_selms_cooperations(gql):
     selm = await org_id("Selm")
     result = await gql(LIST, {"filter": {"partnerIds": [selm]}, "first": 100})
     connection = result.data["cooperations"]
-    expected = await fetch("SELECT COUNT(*) AS n FROM cooperation_partner WHERE organization_id = ?", [int(selm)])
+    expected = await fetch("SELECT COUNT(*) AS n FROM cooperation_partner WHERE organization_id = ? "
+                           "AND left_year IS NULL", [int(selm)])
     assert connection["totalCount"] == expected[0]["n"] > 5
     assert len(connection["edges"]) == connection["totalCount"]
     for edge in connection["edges"]:

@@ -122,11 +122,17 @@ async def test_contacts_import_reports_bad_rows_and_keeps_good_ones(settings, tm
     assert "0 contact(s) imported" in again.stdout
 
 
-async def test_invite_pending_mails_everyone_once(settings, smtp):
+async def test_invite_pending_mails_everyone_once(settings, smtp, tmp_path):
     from service.mail.models import MailStatus, OutboxMail
 
     await OutboxMail.filter(status__in=[MailStatus.PENDING, MailStatus.SENDING]).update(status=MailStatus.FAILED)
-    waiting = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED'"))[0]["n"]
+    csv_file = tmp_path / "one.csv"
+    csv_file.write_text("municipality;first_name;last_name;email\nselm;Ina;Eingeladen;ina.eingeladen@example.org\n",
+                        encoding="utf-8")
+    assert run_ikz(settings, None, "contacts", "import", str(csv_file)).returncode == 0
+    demo = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND demo"))[0]["n"]
+    assert demo == 11  # the invented demo contacts (ikz seed --demo): never mailed
+    waiting = (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND NOT demo"))[0]["n"]
     assert waiting > 0
     first = run_ikz(settings, smtp.port, "invite", "--pending")
     assert first.returncode == 0, first.stderr
@@ -135,6 +141,48 @@ async def test_invite_pending_mails_everyone_once(settings, smtp):
     assert all("/activate?token=" in text_part(m) for m in smtp.sink.messages)
     second = run_ikz(settings, smtp.port, "invite", "--pending")
     assert "No contact is waiting" in second.stdout and len(smtp.sink.messages) == waiting
+    assert (await fetch("SELECT COUNT(*) AS n FROM contact WHERE state = 'CREATED' AND demo"))[0]["n"] == demo
+    demo_emails = {r["email"] for r in await fetch("SELECT email FROM contact WHERE demo")}
+    assert demo_emails and not demo_emails & {m["To"] for m in smtp.sink.messages}
+
+
+def test_migrate_on_an_empty_database_says_what_it_applies(tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, f"sqlite://{tmp_path / 'empty.sqlite3'}")
+    first = run_ikz(settings, None, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "Applying" in first.stdout and "up to date" not in first.stdout.splitlines()[0]
+    assert "0005_partner_left_year" in first.stdout
+    again = run_ikz(settings, None, "migrate")
+    assert again.stdout.strip() == "Database is up to date; no migration to apply."
+
+
+def test_every_subcommand_and_option_has_help_with_its_default():
+    import argparse
+
+    from ikz.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, choice.dest
+                for sub in action.choices.values():
+                    yield from walk(sub)
+            elif not isinstance(action, argparse._HelpAction):
+                yield action
+
+    for action in walk(build_parser()):
+        assert action.help, action.dest
+        if action.option_strings and not action.required:
+            assert "default" in action.help or "required" in action.help, action.dest
+
+
+def test_create_user_without_a_terminal_requires_password_stdin(settings):
+    result = run_ikz(settings, None, "create-user", "--role", "admin", "--username", "nopass", "--email",
+                     "nopass@example.org", "--first-name", "No", "--last-name", "Pass", stdin="")
+    assert result.returncode == 2 and "--password-stdin" in result.stderr
 
 
 async def test_create_user_from_the_shell(settings):

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ikz.web import accounts, admin, catalogue, ministry, proposals, static
+from ikz.web import accounts, admin, catalogue, export, ministry, proposals, static
 from ikz.web.base import not_found, render
 
 ROUTES = [
@@ -14,6 +14,7 @@ ROUTES = [
     Route("/cooperations/{id}", catalogue.cooperation, methods=["GET"]),
     Route("/municipalities", catalogue.municipalities, methods=["GET"]),
     Route("/municipalities/{id}", catalogue.municipality, methods=["GET"]),
+    Route("/export/cooperations.csv", export.cooperations_csv, methods=["GET"]),
     Route("/login", accounts.login, methods=["GET", "POST"]),
     Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
     Route("/logout", accounts.logout, methods=["POST"]),

@@ -62,7 +62,8 @@ async def build_cooperations(views: list[CooperationView], context, paths: set[s
                 topic_fields=[topics[t] for t in v.topic_field_ids if t in topics],
                 legal_form=forms.get(v.legal_form_code) if v.legal_form_code else None,
                 legal_form_text=v.legal_form_text,
-                partners=[Partner(role=p.role, organization=org(p.organization)) for p in v.partners],
+                partners=[Partner(role=p.role, organization=org(p.organization), left_year=p.left_year)
+                          for p in v.partners],
                 partners_text=v.partners_text,
                 performed_by=Performer(
                     kind=v.performer_kind,

@@ -182,6 +182,11 @@ def contact_object(view: ContactView) -> Contact:
 class Partner:
     role: PartnerRoleEnum
     organization: Organization
+    left_year: int | None = strawberry.field(
+        default=None,
+        description="The year this partner left a cooperation that continues without it; "
+        "such a partner is not counted as a partner in filters and facets.",
+    )
 
 
 @strawberry.type(description="Who carries out the task (Aufgabenerledigung durch).")
@@ -197,6 +202,24 @@ class Savings:
     currency: str | None
     period: str | None = strawberry.field(description="YEAR, MONTH or ONCE.")
     text: str | None
+
+
+@strawberry.type(description="One field of a published version: its value before and after (readable text).")
+class HistoryFieldChange:
+    field: str = strawberry.field(description="The API field, e.g. 'title' or 'partners'.")
+    label: str = strawberry.field(description="The German label, e.g. 'Aufgabenbereich'.")
+    old: str | None
+    new: str | None
+
+
+@strawberry.type(description="A published version of a cooperation: a change approved by the ministry "
+                             "or a direct edit of the ministry. Holds no data about who proposed it.")
+class HistoryEntry:
+    version: int = strawberry.field(description="The version this change published.")
+    published_at: dt.datetime = strawberry.field(description="When the ministry approved (published) it.")
+    created: bool = strawberry.field(description="This change published the cooperation for the first time.")
+    direct_edit: bool = strawberry.field(description="Edited by the ministry itself, not proposed by a contact.")
+    changes: list[HistoryFieldChange] = strawberry.field(description="The fields that changed, old → new.")
 
 
 @strawberry.type(description="An inter-municipal cooperation as last approved by the ministry.")
@@ -236,6 +259,19 @@ class Cooperation:
     @strawberry.field(description="The parts of a framework cooperation.")
     async def parts(self, info: Info) -> list[Cooperation]:
         return await info.context.loaders.cooperation_parts.load(int(self.id))
+
+    @strawberry.field(description="The published versions, newest first: one entry per approved change or "
+                                  "direct edit (the seeded state has none).")
+    async def history(self) -> list[HistoryEntry]:
+        from service.approvals.history import cooperation_history
+
+        return [
+            HistoryEntry(
+                version=e.version, published_at=e.published_at, created=e.created, direct_edit=e.direct_edit,
+                changes=[HistoryFieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in e.changes],
+            )
+            for e in await cooperation_history(int(self.id))
+        ]
 
 
 @strawberry.type

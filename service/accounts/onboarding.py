@@ -197,8 +197,8 @@ async def invite_pending(contact_id: int, *, actor: Principal | None = None) -> 
     async def work():
         async with in_transaction():
             contact = await Contact.get_or_none(id=contact_id)
-            if contact is None or contact.state is not ContactState.CREATED:
-                return None
+            if contact is None or contact.state is not ContactState.CREATED or contact.demo:
+                return None  # demo contacts are invented people: never mailed
             return await invite(contact, actor=actor)
 
     return await _retry_on_username_race(work)

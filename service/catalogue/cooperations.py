@@ -112,14 +112,14 @@ def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
     if flt.partner_ids and skip != "partners":
         where.add(
             "c.id IN (SELECT p.cooperation_id FROM cooperation_partner p "
-            f"WHERE p.organization_id IN ({placeholders(len(flt.partner_ids))}))",
+            f"WHERE p.organization_id IN ({placeholders(len(flt.partner_ids))}) AND p.left_year IS NULL)",
             *flt.partner_ids,
         )
     if flt.region_ids:
         where.add(
             "c.id IN (SELECT p.cooperation_id FROM cooperation_partner p "
             "JOIN organization_ancestor a ON a.organization_id = p.organization_id "
-            f"WHERE a.ancestor_id IN ({placeholders(len(flt.region_ids))}))",
+            f"WHERE a.ancestor_id IN ({placeholders(len(flt.region_ids))}) AND p.left_year IS NULL)",
             *flt.region_ids,
         )
     if flt.topic_field_ids and skip != "topicFields":
@@ -205,7 +205,7 @@ def _count_on_link_table(flt: CooperationFilter) -> tuple[str, list] | None:
     if terms and not flt.partner_ids and db.dialect() == "sqlite":
         return "SELECT COUNT(*) AS n FROM cooperation_fts WHERE cooperation_fts MATCH ?", [fts5_query(terms)]
     if len(flt.partner_ids) == 1 and not terms:
-        return "SELECT COUNT(*) AS n FROM cooperation_partner WHERE organization_id = ?", [flt.partner_ids[0]]
+        return "SELECT COUNT(*) AS n FROM cooperation_partner WHERE organization_id = ? AND left_year IS NULL", [flt.partner_ids[0]]
     return None
 
 
@@ -290,7 +290,8 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
     rows = await fetch(
         "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name, t.n FROM "
         "(SELECT p.organization_id AS oid, COUNT(*) AS n FROM cooperation_partner p "
-        f"{_link_rows('p', where)} GROUP BY p.organization_id) t JOIN organization o ON o.id = t.oid "
+        f"{_link_rows('p', where) or 'WHERE TRUE'} AND p.left_year IS NULL "
+        "GROUP BY p.organization_id) t JOIN organization o ON o.id = t.oid "
         f"ORDER BY t.n DESC, o.sort_name{{ci}}, o.id LIMIT {int(limit)}",
         where.params,
     )
@@ -303,7 +304,7 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
         extra = await fetch(
             "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, "
             "(SELECT COUNT(*) FROM cooperation_partner p JOIN cooperation c ON c.id = p.cooperation_id "
-            f"{where.sql()} AND p.organization_id = o.id) AS n "
+            f"{where.sql()} AND p.organization_id = o.id AND p.left_year IS NULL) AS n "
             f"FROM organization o WHERE o.id IN ({placeholders(len(missing))})",
             [*where.params, *missing],
         )

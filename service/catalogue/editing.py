@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.expressions import F
+
 from service.catalogue.models import (
     Cooperation,
     CooperationPartner,
@@ -35,6 +37,7 @@ SAVINGS_PERIODS = ("YEAR", "MONTH", "ONCE")
 class PartnerEntry:
     organization_id: int
     role: PartnerRole = PartnerRole.PARTNER
+    left_year: int | None = None  # the partner left the cooperation in this year
 
 
 @dataclass
@@ -69,7 +72,10 @@ class CooperationData:
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (for storing proposals and for field-by-field diffs)."""
         data = asdict(self)
-        data["partners"] = [{"organization_id": p.organization_id, "role": p.role.value} for p in self.partners]
+        data["partners"] = [
+            {"organization_id": p.organization_id, "role": p.role.value, **({"left_year": p.left_year} if p.left_year else {})}
+            for p in self.partners
+        ]
         data["topic_field_ids"] = sorted(self.topic_field_ids)
         data["data_as_of"] = self.data_as_of.isoformat()
         data["performer_kind"] = self.performer_kind.value
@@ -81,7 +87,8 @@ class CooperationData:
     def from_json(cls, data: dict[str, Any]) -> CooperationData:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["partners"] = [PartnerEntry(p["organization_id"], PartnerRole(p["role"])) for p in data["partners"]]
+        values["partners"] = [PartnerEntry(p["organization_id"], PartnerRole(p["role"]), p.get("left_year"))
+                              for p in data["partners"]]
         values["data_as_of"] = dt.date.fromisoformat(data["data_as_of"])
         values["performer_kind"] = PerformerKind(data["performer_kind"])
         values["status"] = CooperationStatus(data["status"])
@@ -213,7 +220,8 @@ def _columns(data: CooperationData) -> dict[str, Any]:
 async def _write_links(cooperation_id: int, data: CooperationData) -> None:
     await CooperationPartner.bulk_create(
         [
-            CooperationPartner(cooperation_id=cooperation_id, organization_id=p.organization_id, role=p.role, position=i)
+            CooperationPartner(cooperation_id=cooperation_id, organization_id=p.organization_id, role=p.role, position=i,
+                               left_year=p.left_year)
             for i, p in enumerate(data.partners)
         ]
     )
@@ -259,10 +267,24 @@ async def replace_cooperation(cooperation_id: int, data: CooperationData, *, app
         if not await Cooperation.exists(id=cooperation_id):
             raise NotFound(f"No cooperation with id {cooperation_id}.")
         raise Conflict(f"The cooperation is no longer at version {expected_version}; reload it and try again.")
+    # The API's partner input has no left year yet: a partner that stays keeps the year it left in.
+    left = dict(await CooperationPartner.filter(cooperation_id=cooperation_id, left_year__not_isnull=True)
+                .values_list("organization_id", "left_year"))
+    for p in data.partners:
+        if p.left_year is None and p.organization_id in left:
+            p.left_year = left[p.organization_id]
     await CooperationPartner.filter(cooperation_id=cooperation_id).delete()
     await CooperationTopicField.filter(cooperation_id=cooperation_id).delete()
     await _write_links(cooperation_id, data)
     return version
+
+
+async def update_seeded_values(cooperation_id: int, data: CooperationData) -> None:
+    """Write corrected seed values (not an approved change: the approval date stays; the version moves on,
+    so a proposal made against the uncorrected state is refused as outdated). Partners are not touched."""
+    await Cooperation.filter(id=cooperation_id).update(
+        search_text=await _search_text(data), version=F("version") + 1, **_columns(data)
+    )
 
 
 async def snapshot(cooperation_id: int) -> CooperationData:
@@ -278,7 +300,7 @@ async def snapshot(cooperation_id: int) -> CooperationData:
         topic_field_ids=sorted(topics),
         legal_form=c.legal_form_id,
         legal_form_text=c.legal_form_text,
-        partners=[PartnerEntry(p.organization_id, PartnerRole(p.role)) for p in partners],
+        partners=[PartnerEntry(p.organization_id, PartnerRole(p.role), p.left_year) for p in partners],
         partners_text=c.partners_text,
         performer_kind=PerformerKind(c.performer_kind),
         performer_id=c.performer_id,

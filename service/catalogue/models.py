@@ -177,6 +177,9 @@ class CooperationPartner(Model):
     )
     role = fields.CharEnumField(PartnerRole, max_length=20, default=PartnerRole.PARTNER)
     position = fields.IntField(default=0)
+    # The year the partner left a cooperation that goes on without it ("Neufassung 2006 ohne Selm");
+    # such a partner is shown with the year but is not an active partner in filters and facets.
+    left_year = fields.IntField(null=True)
 
     class Meta:
         table = "cooperation_partner"
@@ -213,6 +216,8 @@ class Contact(Model):
     function = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=50, null=True)
+    # An invented contact of the demo data (`ikz seed --demo`): never invited, never mailed.
+    demo = fields.BooleanField(default=False)
     consent_at = fields.DatetimeField(null=True)
     confirmed_at = fields.DatetimeField(null=True)
     last_approved_change_at = fields.DatetimeField(null=True)

@@ -3,6 +3,11 @@
 Records are matched by their seed `key`: a record already in the database is left
 as it is (it may have been changed and approved since), a missing one is inserted.
 So `ikz seed` can run any number of times, and never brings back a deleted contact.
+
+Corrections of values seeded earlier (`corrections.json`, found by checking every row against
+the sources) are applied to a database seeded before them: a field is corrected only while it
+still holds the old seeded value (`from`), so a value changed and approved since is kept, and a
+second run changes nothing. Missing official keys (AGS) of organisations are filled in the same way.
 """
 
 from __future__ import annotations
@@ -18,12 +23,20 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from service.catalogue import reference
-from service.catalogue.editing import CooperationData, PartnerEntry, create_cooperation, validate
+from service.catalogue.editing import (
+    CooperationData,
+    PartnerEntry,
+    create_cooperation,
+    snapshot,
+    update_seeded_values,
+    validate,
+)
 from service.catalogue.models import (
     Contact,
     ContactCooperation,
     ContactState,
     Cooperation,
+    CooperationPartner,
     CooperationStatus,
     LegalForm,
     LegalFormCategory,
@@ -70,13 +83,16 @@ async def catalogue_is_empty() -> bool:
     return not await Cooperation.exists() and not await Organization.exists()
 
 
-async def load_seeds(directory: Path = DEFAULT_SEED_DIR) -> SeedReport:
+async def load_seeds(directory: Path = DEFAULT_SEED_DIR, *, demo: bool = False) -> SeedReport:
+    """Load the seed files; the invented demo contacts only with `demo` (`ikz seed --demo`)."""
     report = SeedReport()
     async with in_transaction():
         await _reference_data(directory, report)
         orgs = await _organizations(directory, report)
         coops = await _cooperations(directory, orgs, report)
-        await _contacts(directory, orgs, coops, report)
+        await _corrections(directory, orgs, coops, report)
+        if demo:
+            await _contacts(directory, orgs, coops, report)
     reference.forget()
     return report
 
@@ -103,7 +119,12 @@ async def _reference_data(directory: Path, report: SeedReport) -> None:
 
 async def _organizations(directory: Path, report: SeedReport) -> dict[str, int]:
     ids = {key: oid for key, oid in await Organization.filter(key__not_isnull=True).values_list("key", "id")}
-    pending = [item for item in _load(directory, "organizations.json") if item["key"] not in ids]
+    items = _load(directory, "organizations.json")
+    for item in items:  # official keys added to the seed file after the record was seeded
+        if item["key"] in ids and item.get("ags"):
+            if await Organization.filter(id=ids[item["key"]], ags__isnull=True).update(ags=item["ags"]):
+                report.add("corrected official keys")
+    pending = [item for item in items if item["key"] not in ids]
     while pending:  # parents first, whatever the order in the file
         ready = [item for item in pending if item.get("parent") is None or item["parent"] in ids]
         if not ready:
@@ -143,7 +164,8 @@ def _cooperation_data(item: dict[str, Any], orgs: dict[str, int], topics: dict[s
         topic_field_ids=[topics[t] for t in item.get("topic_fields", [])],
         legal_form=item.get("legal_form"),
         legal_form_text=item.get("legal_form_text"),
-        partners=[PartnerEntry(_org(orgs, p["org"], where), PartnerRole(p["role"])) for p in item["partners"]],
+        partners=[PartnerEntry(_org(orgs, p["org"], where), PartnerRole(p["role"]), p.get("left_year"))
+                  for p in item["partners"]],
         partners_text=item.get("partners_text"),
         performer_kind=PerformerKind(performed["kind"]),
         performer_id=_org(orgs, performed.get("org"), where),
@@ -202,6 +224,7 @@ async def _contacts(directory: Path, orgs: dict[str, int], coops: dict[str, int]
             function=item.get("function"),
             email=item["email"],
             phone=item.get("phone"),
+            demo=True,
         )
         links = []
         for key in item.get("cooperations", []):
@@ -211,3 +234,44 @@ async def _contacts(directory: Path, orgs: dict[str, int], coops: dict[str, int]
         if links:
             await ContactCooperation.bulk_create(links)
         report.add("contacts")
+
+
+# The seed file fields a correction may name, and the CooperationData attribute each one is.
+_CORRECTABLE = {
+    "title": "title", "notes": "notes", "legal_form": "legal_form", "legal_form_text": "legal_form_text",
+    "performed_by_text": "performer_text", "since_text": "since_text", "start_year": "start_year",
+    "end_year": "end_year", "status": "status", "description": "description", "partners_text": "partners_text",
+}
+
+
+async def _corrections(directory: Path, orgs: dict[str, int], coops: dict[str, int], report: SeedReport) -> None:
+    by_cooperation: dict[str, list[dict[str, Any]]] = {}
+    for item in _load(directory, "corrections.json"):
+        by_cooperation.setdefault(item["key"], []).append(item)
+    for key, items in by_cooperation.items():
+        if key not in coops:  # deleted since, or not in these seed files
+            continue
+        cooperation_id = coops[key]
+        data = await snapshot(cooperation_id)
+        changed = False
+        for item in items:
+            if "partner" in item:
+                updated = await CooperationPartner.filter(
+                    cooperation_id=cooperation_id, organization_id=_org(orgs, item["partner"], f"correction {key!r}"),
+                    left_year__isnull=True,
+                ).update(left_year=item["left_year"])
+                if updated:
+                    report.add("corrections")
+                continue
+            attribute = _CORRECTABLE.get(item["field"])
+            if attribute is None:
+                raise SeedError(f"corrections.json: field {item['field']!r} of {key!r} cannot be corrected")
+            old, new = item["from"], item["to"]
+            if attribute == "status":
+                old, new = CooperationStatus(old), CooperationStatus(new)
+            if getattr(data, attribute) == old and old != new:
+                setattr(data, attribute, new)
+                changed = True
+                report.add("corrections")
+        if changed:
+            await update_seeded_values(cooperation_id, await validate(data, cooperation_id=cooperation_id))

@@ -84,6 +84,7 @@ class LegalFormView:
 class PartnerView:
     role: PartnerRole
     organization: OrganizationView
+    left_year: int | None = None
 
 
 @dataclass(slots=True)

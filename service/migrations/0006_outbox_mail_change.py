@@ -6,7 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('ikz', '0004_accounts_throttle')]
+    dependencies = [('ikz', '0005_partner_left_year')]
 
     initial = False
 
