@@ -1,6 +1,8 @@
 """The activation page the invitation mail links to (/activate?token=…).
 
-Plain HTML forms that work without JavaScript. The token in the link doubles as the
+Plain HTML forms that work without JavaScript. Like every page it reads and writes through the
+GraphQL schema: `invitation(token)` (ikz/operations/activate.graphql) describes the link,
+`acceptInvitation` (activate-submit.graphql) sets the password and confirms the data in one step. The token in the link doubles as the
 form's CSRF protection; responses are never cached and send no referrer (the URL
 holds the token).
 """
@@ -13,19 +15,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from tortoise.transactions import in_transaction
 
-from service.accounts import passwords, self_service, sessions
-from service.accounts.contact_data import ContactData, normalise
-from service.accounts.models import Account
-from service.accounts.onboarding import TokenInvalid, find_activation, set_first_password
-from service.catalogue.models import ContactState, Organization
+from service.accounts import passwords
 from service.config import get_settings
-from service.errors import DomainError
 from service.mail.render import SERVICE_NAME
-from service.mail.worker import wake
 
-from ikz.web.base import FORM_LIMIT, SECURITY_HEADERS
+from ikz.web.base import FORM_LIMIT, SECURITY_HEADERS, run
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -57,7 +52,8 @@ def page(name: str, status: int = 200, **values) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _german(error: DomainError) -> str:
+def _german(error) -> str:
+    """German text for a GraphQL error (message and field) the service raised in English."""
     field = error.field or ""
     if field in ("newPassword", "password"):
         text = error.message
@@ -91,65 +87,59 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-async def _activation(token: str):
-    """The activation behind a token and the name of the person's municipality (TokenInvalid if none)."""
-    activation = await find_activation(token)
-    contact = activation.contact
-    org = await Organization.get_or_none(id=contact.organization_id) if contact and contact.organization_id else None
-    return activation, contact, org
+# The form's field names (the template's) and the GraphQL ContactDataInput's.
+CONTACT_FIELDS = {"salutation": "salutation", "title": "title", "first_name": "firstName",
+                  "last_name": "lastName", "function": "function", "email": "email", "phone": "phone"}
+
+
+async def _invitation(request: Request, token: str) -> dict | None:
+    """The invitation behind the token through the ActivatePage query (None if the link is not valid)."""
+    if not token or len(token) > 200:
+        return None
+    result = await run(request, "activate", {"token": token})
+    return (result.data or {}).get("invitation") if result.ok else None
+
+
+def _form_page(invitation: dict, token: str, data: dict | None, errors: list[str], status: int = 200) -> HTMLResponse:
+    return page("activate.html", status=status, username=invitation["username"], token=token, action="/activate",
+                data=data, municipality=invitation.get("municipality"), errors=errors)
 
 
 async def activate(request: Request) -> HTMLResponse:
     if request.method == "GET":
         token = request.query_params.get("token", "")
-        try:
-            activation, contact, org = await _activation(token)
-        except TokenInvalid:
+        invitation = await _invitation(request, token)
+        if invitation is None:
             return _invalid_link()
-        return page("activate.html", username=activation.account.username, token=token, action="/activate",
-                    data=ContactData.of(contact) if contact else None, municipality=org.name if org else None,
-                    errors=[])
+        contact = invitation.get("contact")
+        data = {field: contact.get(name) for field, name in CONTACT_FIELDS.items()} if contact else None
+        return _form_page(invitation, token, data, [])
     form = await _form(request)
     token = form.get("token", "")
-    try:
-        activation, contact, org = await _activation(token)
-    except TokenInvalid:
+    invitation = await _invitation(request, token)
+    if invitation is None:
         return _invalid_link()
-    data = ContactData(
-        first_name=form.get("first_name", ""), last_name=form.get("last_name", ""), email=form.get("email", ""),
-        salutation=form.get("salutation") or None, title=form.get("title") or None,
-        function=form.get("function") or None, phone=form.get("phone") or None,
-    )
+    has_contact = invitation.get("contact") is not None
+    data = {field: form.get(field, "") for field in CONTACT_FIELDS} if has_contact else None
     errors = []
     password = form.get("password", "")
     if password != form.get("password_repeat", ""):
         errors.append("Die beiden Passwörter stimmen nicht überein.")
-    else:
-        try:
-            passwords.check_policy(password, username=activation.account.username)
-        except DomainError as exc:
-            errors.append(_german(exc))
-    if contact is not None:
-        try:
-            normalise(data)
-        except DomainError as exc:
-            errors.append(_german(exc))
-        if form.get("consent") != "yes":
-            errors.append("Bitte bestätigen Sie die Einwilligung zur Veröffentlichung.")
-    if errors:
-        return page("activate.html", status=400, username=activation.account.username, token=token,
-                    action="/activate", data=data, municipality=org.name if org else None, errors=errors)
-    try:
-        async with in_transaction():
-            await set_first_password(activation.account, password, token_id=activation.token_id)
-            published = True
-            if contact is not None:
-                account = await Account.get(id=activation.account.id)
-                who = await sessions.principal_for(account)
-                confirmed = await self_service.confirm_my_data(who, data, True)
-                published = confirmed.state is ContactState.PUBLIC
-    except DomainError as exc:
-        return page("activate.html", status=400, username=activation.account.username, token=token,
-                    action="/activate", data=data, municipality=org.name if org else None, errors=[_german(exc)])
-    wake()
-    return page("activated.html", username=activation.account.username, published=published)
+    if has_contact and form.get("consent") != "yes":
+        errors.append("Bitte bestätigen Sie die Einwilligung zur Veröffentlichung.")
+    if not errors:
+        contact_input = None
+        if data is not None:
+            contact_input = {name: (data[field] or None) for field, name in CONTACT_FIELDS.items()}
+            for required in ("firstName", "lastName", "email"):
+                contact_input[required] = contact_input[required] or ""
+        result = await run(request, "activate-submit", {"token": token, "newPassword": password,
+                                                         "input": contact_input, "consent": has_contact})
+        if result.ok:
+            accepted = result.data["acceptInvitation"]
+            published = accepted["contactState"] in (None, "PUBLIC")
+            return page("activated.html", username=accepted["username"], published=published)
+        if any(error.field == "token" for error in result.errors):
+            return _invalid_link()
+        errors = [_german(error) for error in result.errors[:1]]
+    return _form_page(invitation, token, data, errors, status=400)

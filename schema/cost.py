@@ -56,6 +56,7 @@ ASSUMED_LIST_SIZE = 10
 LIST_SIZES: dict[str, int] = {
     "Query.topicFields": 50,
     "Query.legalForms": 50,
+    "CooperationFacets.regions": 450,  # 16 states and about 400 districts
 }
 PAGE_ARGUMENTS = ("first", "last")
 _META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}

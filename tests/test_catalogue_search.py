@@ -180,3 +180,47 @@ async def test_contacts_not_yet_confirmed_appear_nowhere(gql):
             continue
         result = await gql(org_query, {"id": str(row["organization_id"])})
         assert not hidden_ids & {c["id"] for c in result.data["municipality"]["contacts"]}
+
+
+REGIONS = """
+query($filter: CooperationFilter, $search: String) {
+  cooperations(filter: $filter, search: $search, first: 0) {
+    totalCount
+    facets { regions { region { id name kind } count } }
+  }
+}
+"""
+
+
+async def test_region_facet_counts_match_the_region_filter(gql):
+    """Each state's and district's count is the totalCount of filtering by it; the facet ignores its
+    own filter and keeps the selected region listed."""
+    selm = await org_id("Selm")
+    for base in ({}, {"search": "Datenverarbeitung"}, {"filter": {"partnerIds": [selm]}}):
+        answer = (await gql(REGIONS, base)).data["cooperations"]
+        facet = answer["facets"]["regions"]
+        assert facet and {f["region"]["kind"] for f in facet} <= {"STATE", "DISTRICT"}
+        kinds = [f["region"]["kind"] for f in facet]
+        assert kinds == sorted(kinds, key=lambda k: k != "STATE")  # states first
+        assert all(0 < f["count"] <= answer["totalCount"] for f in facet)
+        for entry in facet:
+            region = entry["region"]["id"]
+            flt = {**base.get("filter", {}), "regionIds": [region]}
+            narrowed = (await gql(REGIONS, {**base, "filter": flt})).data["cooperations"]
+            assert narrowed["totalCount"] == entry["count"], entry
+            assert narrowed["facets"]["regions"] == facet  # its own filter left out
+    # A cooperation with two partners in one district counts once there.
+    unna = next(f for f in (await gql(REGIONS, {})).data["cooperations"]["facets"]["regions"]
+                if f["region"]["name"] == "Kreis Unna")
+    rows = await fetch("SELECT COUNT(DISTINCT p.cooperation_id) AS n FROM cooperation_partner p "
+                       "JOIN organization_ancestor a ON a.organization_id = p.organization_id "
+                       "WHERE a.ancestor_id = ?", [int(unna["region"]["id"])])
+    assert unna["count"] == rows[0]["n"]
+
+
+async def test_a_selected_region_without_hits_stays_in_the_region_facet(gql):
+    saarland = await org_id("Saarland")
+    selm = await org_id("Selm")
+    answer = (await gql(REGIONS, {"filter": {"partnerIds": [selm], "regionIds": [saarland]}})).data["cooperations"]
+    assert answer["totalCount"] == 0
+    assert {"region": {"id": saarland, "name": "Saarland", "kind": "STATE"}, "count": 0} in answer["facets"]["regions"]

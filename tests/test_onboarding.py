@@ -276,3 +276,38 @@ async def test_activation_through_the_graphql_api(gql, admin, smtp, deliver):
     assert me.data["me"]["requiredActions"] == [] and me.data["me"]["contact"]["state"] == "PUBLIC"
     assert me.data["myData"]["account"]["username"] == contact["username"]
     assert me.data["myData"]["contact"]["email"] == contact["email"]
+
+
+INVITATION = """query($t: String!) { invitation(token: $t) { username municipality
+  contact { salutation title firstName lastName function email phone } } }"""
+ACCEPT = """mutation($t: String!, $p: String!, $i: ContactDataInput, $c: Boolean!) {
+  acceptInvitation(token: $t, newPassword: $p, input: $i, consent: $c) { username contactState } }"""
+
+
+async def test_invitation_query_and_accept_invitation_mutation(gql, admin, smtp, deliver):
+    """What /activate runs: the token's holder sees the data to confirm, nobody else anything; the
+    password and the confirmation are one step, and nothing is kept when a part fails."""
+    org_id, coop_id = await ids_of("Bergkamen", "unna-kommunen-09")
+    contact = (await gql(CREATE, {"input": contact_input(org_id, coop_id)}, headers=admin)).data["createContact"]
+    await deliver()
+    token = link_in(smtp.sink.to(contact["email"])[0], "/activate").split("token=")[1]
+    for wrong in ("", "doesnotexist", token[:-1], token + "x", "x" * 5000):
+        answer = await gql(INVITATION, {"t": wrong})
+        assert not answer.errors and answer.data["invitation"] is None
+    seen = (await gql(INVITATION, {"t": token})).data["invitation"]
+    assert seen["username"] == contact["username"] and seen["municipality"] == "Bergkamen"
+    assert seen["contact"]["email"] == contact["email"]
+    data = seen["contact"]
+
+    broken = await gql(ACCEPT, {"t": token, "p": "Bergkamen-Passwort-2026", "i": {**data, "email": "kaputt"}, "c": True})
+    assert broken.errors and broken.errors[0]["extensions"].get("field") == "email"
+    no_consent = await gql(ACCEPT, {"t": token, "p": "Bergkamen-Passwort-2026", "i": data, "c": False})
+    assert no_consent.errors and no_consent.errors[0]["extensions"].get("field") == "consent"
+    assert (await gql(INVITATION, {"t": token})).data["invitation"] is not None  # the link is still usable
+    assert (await fetch("SELECT state FROM contact WHERE id = ?", [int(contact["id"])]))[0]["state"] == "INVITED"
+
+    done = await gql(ACCEPT, {"t": token, "p": "Bergkamen-Passwort-2026", "i": data, "c": True})
+    assert done.data["acceptInvitation"] == {"username": contact["username"], "contactState": "PUBLIC"}
+    assert (await gql(INVITATION, {"t": token})).data["invitation"] is None
+    again = await gql(ACCEPT, {"t": token, "p": "Bergkamen-Passwort-2027", "i": data, "c": True})
+    assert again.errors and again.errors[0]["extensions"].get("field") == "token"

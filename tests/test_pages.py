@@ -48,6 +48,18 @@ async def test_search_page_lists_facets_and_filters_by_query_string(client):
     assert narrowed.status_code == 200 and f'value="{selm}" checked' in narrowed.text
 
 
+async def test_search_page_region_facet_shows_counts_and_narrows(client):
+    import re
+
+    unna = await org_id("Kreis Unna")
+    page = (await client.get("/")).text
+    label = re.search(rf'<label for="region-{unna}">Kreis Unna <span class="count">\((\d+)\)</span>', page)
+    assert label, page[page.find("Region"):][:600]
+    narrowed = await client.get("/", params={"region": unna})
+    assert narrowed.status_code == 200 and f'id="region-{unna}" name="region" value="{unna}" checked' in narrowed.text
+    assert f'id="ergebnisse">{label.group(1)} Kooperation' in narrowed.text
+
+
 async def test_search_paging_and_bad_values(client):
     first = await client.get("/", params={"sort": "year-desc"})
     assert first.status_code == 200

@@ -118,13 +118,12 @@ async def search(request: Request) -> Response:
         errors = ["Die Suche konnte so nicht ausgeführt werden. Bitte prüfen Sie Suchbegriff und Filter."]
     data = result.data or {}
     connection = data.get("cooperations") or {"totalCount": 0, "edges": [], "pageInfo": {}, "facets": None}
-    regions = [e["node"] for e in ((data.get("regions") or {}).get("edges") or [])]
     next_url = None
     if (connection.get("pageInfo") or {}).get("hasNextPage"):
         next_url = "/?" + query_string(state, after=connection["pageInfo"]["endCursor"])
     first_url = "/?" + query_string(state, after=None) if state["after"] else None
     return render(request, "search.html", status=400 if errors else 200, public=True, state=state,
-                  connection=connection, facets=connection.get("facets"), regions=regions, errors=errors,
+                  connection=connection, facets=connection.get("facets"), errors=errors,
                   orders=[(k, v[2]) for k, v in ORDERS.items()], next_url=next_url, first_url=first_url,
                   statuses=STATUSES, export_url="/export/cooperations.csv?" + query_string(state, after=None))
 

@@ -16,6 +16,9 @@ from schema.accounts.types import (
     ContactDataInput,
     ContactRecord,
     CreateContactInput,
+    Invitation,
+    InvitationAccepted,
+    InvitationContact,
     Me,
     contact_record,
     me_object,
@@ -38,6 +41,19 @@ class AccountQuery:
     async def me(self, info: Info) -> Me | None:
         who = info.context.principal
         return await me_object(who) if who else None
+
+    @strawberry.field(description="The invitation behind an activation link's token (the link's holder sees the "
+                      "data to confirm); null when the token is unknown, used or expired.")
+    async def invitation(self, token: str) -> Invitation | None:
+        found = await authentication.describe_invitation(token[:200])
+        if found is None:
+            return None
+        c = found.contact
+        contact = InvitationContact(
+            salutation=c.salutation, title=c.title, first_name=c.first_name, last_name=c.last_name,
+            function=c.function, email=c.email, phone=c.phone,
+        ) if c is not None else None
+        return Invitation(username=found.username, municipality=found.municipality, contact=contact)
 
     @strawberry.field(description="Everything the service holds about you, as one exportable document.")
     async def my_data(self, info: Info) -> JSON:
@@ -63,6 +79,15 @@ class AccountMutation:
     async def activate_account(self, info: Info, token: str, new_password: str) -> AuthPayload:
         session_token, who = await authentication.activate_with_token(token, new_password)
         return await _signed_in(info, session_token, who)
+
+    @strawberry.mutation(description="The activation page in one step: the first password with the invitation "
+                         "token and, for a contact person, the confirmation of their data with consent. All or "
+                         "nothing (the link stays usable on an error); signs nobody in.")
+    async def accept_invitation(self, token: str, new_password: str, input: ContactDataInput | None = None,
+                                consent: bool = False) -> InvitationAccepted:
+        username, state = await authentication.accept_invitation(
+            token, new_password, input.to_data() if input is not None else None, consent)
+        return InvitationAccepted(username=username, contact_state=state)
 
     @strawberry.mutation(description="Change the password (the initial one, too); other sessions end.")
     async def change_password(self, info: Info, current_password: str, new_password: str) -> Me:

@@ -157,3 +157,29 @@ class CreateContactInput:
 
     def to_data(self) -> ContactData:
         return contact_data(self)
+
+
+@strawberry.type(description="The data an invitation asks its holder to confirm (visible only with the link's token).")
+class InvitationContact:
+    salutation: str | None
+    title: str | None
+    first_name: str | None
+    last_name: str | None
+    function: str | None
+    email: str | None
+    phone: str | None
+
+
+@strawberry.type(description="An activation link that is still valid.")
+class Invitation:
+    username: str
+    municipality: str | None = strawberry.field(description="The name of the contact person's municipality.")
+    contact: InvitationContact | None = strawberry.field(description="Null for an account without contact data.")
+
+
+@strawberry.type(description="The answer to acceptInvitation.")
+class InvitationAccepted:
+    username: str
+    contact_state: ContactStateEnum | None = strawberry.field(
+        description="PUBLIC when the confirmed data went public at once, AWAITING_APPROVAL when changed data wait "
+        "for the ministry; null for an account without contact data.")

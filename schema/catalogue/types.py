@@ -304,6 +304,12 @@ class PartnerFacet:
     count: int
 
 
+@strawberry.type
+class RegionFacet:
+    region: Municipality = strawberry.field(description="A state or district (or a selected region).")
+    count: int = strawberry.field(description="Cooperations with at least one partner inside the region.")
+
+
 @strawberry.type(
     description=(
         "Counts for drawing filter lists. Each list counts under every filter except its own "
@@ -329,6 +335,13 @@ class CooperationFacets:
     @strawberry.field
     async def statuses(self) -> list[StatusFacet]:
         return [StatusFacet(status=f.value, count=f.count) for f in await coop_service.status_facet(self.filter)]
+
+    @strawberry.field(description="States and districts (states first, by name) with the cooperations that have a "
+                      "partner inside them, counted under every filter except regionIds; selected regions always "
+                      "included, regions without hits left out.")
+    async def regions(self) -> list[RegionFacet]:
+        facet = await coop_service.region_facet(self.filter)
+        return [RegionFacet(region=organization_object(f.value), count=f.count) for f in facet]
 
     @strawberry.field(description="Partners with the most cooperations first; selected partners always included.")
     async def partners(self, first: Annotated[int, strawberry.argument(description="at most 500")] = 50) -> list[

@@ -8,17 +8,19 @@ initial password), so neither the message nor the timing tells whether a usernam
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
 from service import audit
 from service.accounts import passwords, sessions, throttle
-from service.accounts.contact_data import addressed_name
+from service.accounts.contact_data import ContactData, addressed_name
 from service.accounts.models import Account, OneTimeToken, TokenPurpose
 from service.accounts.onboarding import INITIAL_PASSWORD_PURPOSE, TOKEN_PURPOSE, set_first_password
 from service.accounts.principal import Principal
 from service.accounts.secrets import keyed_hash, keyed_hashes, matches, new_token
 from service.audit import AuditAction
+from service.catalogue.models import Contact, ContactState, Organization
 from service.config import get_settings
 from service.errors import InvalidInput, TooManyAttempts, Unauthenticated  # noqa: F401 (TooManyAttempts re-exported)
 from service.mail.outbox import enqueue
@@ -121,6 +123,55 @@ async def activate_with_token(token: str, new_password: str) -> tuple[str, Princ
         session_token, session = await sessions.open_session(account)
         principal = await sessions.principal_for(account, session_id=session.id)
     return session_token, principal
+
+
+@dataclass
+class Invitation:
+    """What an activation link's holder may see: the account and the data they are asked to confirm."""
+
+    username: str
+    contact: Contact | None
+    municipality: str | None
+
+
+async def describe_invitation(token: str) -> Invitation | None:
+    """The invitation behind a valid activation token; None for an unknown, used or expired one."""
+    from service.accounts.onboarding import TokenInvalid, find_activation
+
+    try:
+        activation = await find_activation(token)
+    except TokenInvalid:
+        return None
+    contact = activation.contact
+    org = await Organization.get_or_none(id=contact.organization_id) if contact and contact.organization_id else None
+    return Invitation(username=activation.account.username, contact=contact, municipality=org.name if org else None)
+
+
+async def accept_invitation(token: str, new_password: str, data: ContactData | None,
+                            consent: bool) -> tuple[str, ContactState | None]:
+    """The activation page in one transaction: the first password and, for a contact person, the
+    confirmation of their data with consent. Nothing is kept (the link stays usable) if a part fails.
+    Opens no session; returns the username and the contact's new state (None without a contact)."""
+    from service.accounts import self_service
+    from service.accounts.onboarding import TokenInvalid, find_activation
+
+    try:
+        activation = await find_activation(token)
+    except TokenInvalid:
+        raise InvalidInput(
+            "This activation link is unknown, already used or expired. Ask the ministry for a new invitation.",
+            field="token",
+        ) from None
+    if activation.contact is not None and data is None:
+        raise InvalidInput("Confirm your contact data with the password.", field="input")
+    state = None
+    async with in_transaction():
+        await set_first_password(activation.account, new_password, token_id=activation.token_id)
+        if activation.contact is not None:
+            account = await Account.get(id=activation.account.id)
+            who = await sessions.principal_for(account)
+            state = (await self_service.confirm_my_data(who, data, consent)).state
+    return activation.account.username, state
 
 
 async def request_password_reset(username_or_email: str, client_address: str | None = None) -> None:

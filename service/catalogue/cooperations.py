@@ -115,7 +115,7 @@ def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
             f"WHERE p.organization_id IN ({placeholders(len(flt.partner_ids))}) AND p.left_year IS NULL)",
             *flt.partner_ids,
         )
-    if flt.region_ids:
+    if flt.region_ids and skip != "regions":
         where.add(
             "c.id IN (SELECT p.cooperation_id FROM cooperation_partner p "
             "JOIN organization_ancestor a ON a.organization_id = p.organization_id "
@@ -309,6 +309,44 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
             [*where.params, *missing],
         )
         facet.extend(FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in extra)
+    return facet
+
+
+REGION_KINDS = ("STATE", "DISTRICT")
+
+
+async def region_facet(flt: CooperationFilter) -> list[FacetCount]:
+    """States and districts with the number of cooperations that have a partner inside them (the
+    partner itself or one of its parts, through the ancestor table), counted under every filter
+    except the region filter; states first, then districts, by name. Selected municipal regions always
+    appear (a selected non-municipal organisation does not).
+
+    One grouped statement: the cooperation's partners joined to their ancestors, distinct cooperations
+    per ancestor (a cooperation of two partners in one district counts once)."""
+    where = _conditions(flt, skip="regions")
+    selected = list(flt.region_ids)
+    wanted = f"r.kind IN ({placeholders(len(REGION_KINDS))})"
+    if selected:
+        wanted = f"({wanted} OR (r.id IN ({placeholders(len(selected))}) AND r.kind <> 'OTHER'))"
+    link_filter = _link_rows("p", where)
+    rows = await fetch(
+        "SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.sort_name, t.n FROM "
+        "(SELECT a.ancestor_id AS rid, COUNT(DISTINCT p.cooperation_id) AS n FROM cooperation_partner p "
+        f"JOIN organization_ancestor a ON a.organization_id = p.organization_id {link_filter} "
+        "GROUP BY a.ancestor_id) t JOIN organization r ON r.id = t.rid "
+        f"WHERE {wanted} ORDER BY CASE WHEN r.kind = 'STATE' THEN 0 ELSE 1 END, r.sort_name{{ci}}, r.id",
+        [*where.params, *REGION_KINDS, *selected],
+    )
+    facet = [FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in rows]
+    shown = {f.value.id for f in facet}
+    missing = [rid for rid in selected if rid not in shown]
+    if missing:
+        # A selected region without hits under the other filters stays in the list, with 0.
+        extra = await fetch(
+            f"SELECT id, name, kind, ags, parent_id FROM organization WHERE id IN ({placeholders(len(missing))}) "
+            "AND kind <> 'OTHER' ORDER BY id", missing,
+        )
+        facet.extend(FacetCount(OrganizationView.from_row(r), 0) for r in extra)
     return facet
 
 
