@@ -225,6 +225,6 @@ def test_admin_imports_csv_with_one_bad_row_then_invites_the_rest(page, live_ser
         assert "Kooperationsdatenbank" in mail["Subject"]
         assert len(browser_smtp.sink.to(email)) == 1
     _poll_page(page, "/admin/import",
-               lambda p: p.locator("dt:text-is('Einladungsmails in der Warteschlange') + dd").inner_text() == "0")
+               lambda p: p.locator("dt:text-is('In der Warteschlange') + dd").inner_text() == "0")
     sent = int(page.locator("dt:text-is('gesendet') + dd").inner_text())
     assert sent >= 2
