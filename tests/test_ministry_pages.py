@@ -254,5 +254,10 @@ async def test_admin_imports_a_csv_with_a_bad_row_and_invites_the_rest(client, m
     assert invited.status_code == 303
     shown = await client.get(invited.headers["location"])
     assert "Einladung(en) in die Warteschlange" in shown.text
+    from service.accounts.bulk_invitations import invite_queued, queued_count
+
+    assert not smtp.sink.to(f"{tag}a@example.org") and await queued_count() >= 2  # queued, not yet invited
+    while await invite_queued():  # what the mail worker's loop does in the background
+        pass
     await deliver()
     assert smtp.sink.to(f"{tag}a@example.org") and smtp.sink.to(f"{tag}c@example.org")

@@ -12,7 +12,7 @@ from service import audit
 from service.accounts.models import Account, Role
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactState
-from service.errors import DomainError, InvalidInput
+from service.errors import InvalidInput
 from service.accounts import staff
 from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
@@ -150,8 +150,9 @@ class ImportResult:
 
 @strawberry.type(description="Invitation mails by delivery state (the mail worker sends them in the background).")
 class InvitationProgress:
-    pending: int = strawberry.field(description="Contacts created but not invited yet.")
-    queued: int
+    pending: int = strawberry.field(description="Contacts created but not invited yet (nor queued for it).")
+    queued: int = strawberry.field(description="Contacts queued for the bulk invitation plus invitation mails "
+                                               "waiting to be sent.")
     sent: int
     failed: int
 
@@ -161,9 +162,12 @@ class ImportQuery:
     @strawberry.field(description="ADMIN: contacts waiting for an invitation, and the invitation mails by state.")
     async def invitation_progress(self, info: Info) -> InvitationProgress:
         principal(info, Role.ADMIN)
-        pending = await Contact.filter(state=ContactState.CREATED).count()
+        from service.accounts.bulk_invitations import queued_count
+
+        pending = await Contact.filter(state=ContactState.CREATED, invitation_queued_at__isnull=True).count()
         counts = {s: await OutboxMail.filter(template="invitation", status=s).count() for s in MailStatus}
-        return InvitationProgress(pending=pending, queued=counts[MailStatus.PENDING] + counts[MailStatus.SENDING],
+        return InvitationProgress(pending=pending,
+                                  queued=await queued_count() + counts[MailStatus.PENDING] + counts[MailStatus.SENDING],
                                   sent=counts[MailStatus.SENT], failed=counts[MailStatus.FAILED])
 
 
@@ -180,20 +184,17 @@ class ImportMutation:
         return ImportResult(created=report.created, skipped=[ImportLine(line=l, message=m) for l, m in report.skipped],
                             errors=[ImportLine(line=l, message=m) for l, m in report.errors])
 
-    @strawberry.mutation(description="ADMIN: invite every contact not yet invited; the mails go out in the background.")
+    @strawberry.mutation(description="ADMIN: queue every contact not yet invited for the invitation; returns how many "
+                                      "were queued. The mail worker opens the accounts and sends the mails in the "
+                                      "background (see invitationProgress).")
     async def invite_pending_contacts(self, info: Info) -> int:
-        from service.accounts.onboarding import invite_pending
+        from service.accounts.bulk_invitations import queue_pending
+        from service.mail.worker import wake
 
-        who = principal(info, Role.ADMIN)
-        invited = 0
-        for contact_id in await Contact.filter(state=ContactState.CREATED).order_by("id").limit(5000).values_list(
-                "id", flat=True):
-            try:
-                if await invite_pending(contact_id, actor=who):
-                    invited += 1
-            except DomainError:
-                continue
-        return invited
+        queued = await queue_pending(principal(info, Role.ADMIN))
+        if queued:
+            wake()
+        return queued
 
 
 @strawberry.type

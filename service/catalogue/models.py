@@ -221,6 +221,10 @@ class Contact(Model):
     consent_at = fields.DatetimeField(null=True)
     confirmed_at = fields.DatetimeField(null=True)
     last_approved_change_at = fields.DatetimeField(null=True)
+    # Queued for the bulk invitation (state CREATED): when and by which admin account; the mail
+    # worker's loop (service.accounts.bulk_invitations) invites it and clears both.
+    invitation_queued_at = fields.DatetimeField(null=True)
+    invitation_queued_by = fields.IntField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -271,6 +271,17 @@ async def deliver_due(settings: Settings | None = None, *, limit: int | None = N
     return result
 
 
+async def _invite_queued() -> int:
+    """A batch of the bulk invitation (its mails are then delivered by the same pass); 0 on error."""
+    from service.accounts.bulk_invitations import invite_queued
+
+    try:
+        return await invite_queued()
+    except Exception:  # the worker must go on delivering; the next pass tries again
+        logger.exception("bulk invitation batch failed")
+        return 0
+
+
 async def run_worker(stop: asyncio.Event, settings: Settings | None = None) -> None:
     """Deliver until `stop` is set; a stop lets the mail in hand finish, then returns."""
     settings = settings or get_settings()
@@ -279,6 +290,7 @@ async def run_worker(stop: asyncio.Event, settings: Settings | None = None) -> N
     while not stop.is_set():
         delay = settings.mail_poll_seconds
         try:
+            invited = await _invite_queued()
             result = await deliver_due(settings, stop=stop)
             if result.unavailable:
                 unreachable += 1
@@ -286,7 +298,7 @@ async def run_worker(stop: asyncio.Event, settings: Settings | None = None) -> N
                 delay *= random.uniform(0.5, 1.0)
             else:
                 unreachable = 0
-                if result.claimed >= settings.mail_batch_size:
+                if result.claimed >= settings.mail_batch_size or invited:
                     continue
         except Exception:  # the worker must survive a bad pass; the next one retries
             logger.exception("mail worker pass failed")

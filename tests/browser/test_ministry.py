@@ -140,3 +140,91 @@ def test_rejection_reason_reaches_the_submitter(page, live_server, browser_smtp,
     check_a11y(page)
     mail = wait_for_mail(browser_smtp, contact["email"], "nicht freigegeben")
     assert "Organigramm" in text_part(mail)
+
+
+def _poll_page(page, path: str, found, timeout: float = 20.0) -> None:
+    """Reload `path` until `found(page)` holds (the live server's mail worker runs in the background)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(path)
+        if found(page):
+            return
+        assert time.monotonic() < deadline, f"{path}: not as expected within {timeout}s:\n{page.content()[:3000]}"
+        time.sleep(0.5)
+
+
+def test_mail_refused_by_the_server_fails_and_is_retried_from_the_page(page, live_server, browser_smtp, check_a11y):
+    from tests.browser.test_journeys import CREATE_CONTACT, IDS
+
+    admin, admin_pw = live_server.create_user("ADMIN")
+    admin_token = live_server.login_token(admin, admin_pw)
+    ids = live_server.graphql(IDS, {"coop": "Durchführung des Rettungsdienstes"})
+    last = unique("Abgewiesen")
+    email = f"{last.lower()}@example.org"
+    browser_smtp.sink.refuse_rcpt[email] = "550 5.1.1 No such user here"
+    try:
+        contact = live_server.graphql(CREATE_CONTACT, {"input": {
+            "municipalityId": ids["municipalities"]["edges"][0]["node"]["id"], "firstName": "Rita",
+            "lastName": last, "email": email}}, token=admin_token)["createContact"]
+        sign_in(page, admin, admin_pw)
+        row = page.locator("tr", has_text=email)
+        _poll_page(page, "/admin/mail?status=FAILED",
+                   lambda p: row.count() == 1 and "fehlgeschlagen" in row.inner_text())
+        assert "recipient refused (550)" in row.inner_text(), row.inner_text()
+        assert not browser_smtp.sink.to(email)
+        check_a11y(page)
+    finally:
+        browser_smtp.sink.refuse_rcpt.pop(email, None)  # the server accepts the address from now on
+    row.get_by_role("button", name=re.compile("erneut senden")).click()
+    page.wait_for_url(re.compile(r"/admin/mail\?status=FAILED&done=\d+"))
+    assert "wird erneut gesendet" in page.content()
+    check_a11y(page)
+    mail = wait_for_mail(browser_smtp, email, "Zugang")
+    assert contact["username"] in text_part(mail)
+    row = page.locator("tr", has_text=email)
+    _poll_page(page, "/admin/mail?status=SENT", lambda p: row.count() == 1 and "gesendet" in row.inner_text())
+    assert len(browser_smtp.sink.to(email)) == 1
+    page.goto("/admin/mail?status=FAILED")
+    assert email not in page.content()
+
+
+def test_admin_imports_csv_with_one_bad_row_then_invites_the_rest(page, live_server, browser_smtp, check_a11y):
+    admin, admin_pw = live_server.create_user("ADMIN")
+    good = [unique("Import"), unique("Import")]
+    emails = [f"{name.lower()}@example.org" for name in good]
+    csv_text = ("municipality,first_name,last_name,email,function\n"
+                f"Kamen,Ina,{good[0]},{emails[0]},Standesamt\n"
+                f"Nirgendwo,Udo,{unique('Fehler')},udo.nirgendwo@example.org,\n"
+                f"Selm,Ole,{good[1]},{emails[1]},Bürgerservice\n")
+    sign_in(page, admin, admin_pw)
+    page.goto("/admin/import")
+    page.locator("#file").set_input_files(files=[{"name": "kontakte.csv", "mimeType": "text/csv",
+                                                  "buffer": csv_text.encode()}])
+    page.get_by_role("button", name="Importieren").click()
+    report = page.locator("#bericht")
+    assert "2 Kontaktperson(en) angelegt" in report.inner_text()
+    assert re.search(r"Zeile 3: .*Nirgendwo", report.inner_text()), report.inner_text()
+    assert "Zeile 2" not in report.inner_text() and "Zeile 4" not in report.inner_text()
+    check_a11y(page)
+    page.goto("/admin/contacts?q=" + good[0])
+    assert good[0] in page.content()
+    page.goto("/admin/import")
+    pending = int(page.locator("dt:text-is('Noch nicht eingeladen') + dd").inner_text())
+    assert pending >= 2
+    page.get_by_role("button", name=re.compile("Alle noch nicht eingeladenen einladen")).click()
+    page.wait_for_url(re.compile(r"/admin/import\?invited=\d+"))
+    invited = int(re.search(r"invited=(\d+)", page.url).group(1))
+    assert invited >= 2
+    assert f"{invited} Einladung(en) in die Warteschlange gestellt" in page.content()
+    assert page.locator("dt:text-is('Noch nicht eingeladen') + dd").inner_text() == "0"
+    check_a11y(page)
+    for name, email in zip(good, emails):
+        mail = wait_for_mail(browser_smtp, email, "Zugang")
+        assert "Kooperationsdatenbank" in mail["Subject"]
+        assert len(browser_smtp.sink.to(email)) == 1
+    _poll_page(page, "/admin/import",
+               lambda p: p.locator("dt:text-is('In der Warteschlange') + dd").inner_text() == "0")
+    sent = int(page.locator("dt:text-is('gesendet') + dd").inner_text())
+    assert sent >= 2
