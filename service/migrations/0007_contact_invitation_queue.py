@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('ikz', '0005_outbox_mail_change')]
+    dependencies = [('ikz', '0006_outbox_mail_change')]
 
     initial = False
 
