@@ -58,3 +58,20 @@ async def test_bulk_invitation_is_queued_at_once_and_invites_each_contact_once(d
         assert await OutboxMail.filter(account_id=account.id, template="invitation").count() == 1
         entry = await AuditEntry.filter(action="INVITATION_SENT", subject_type="contact", subject_id=contact_id).first()
         assert entry is not None and entry.actor_id == who.account_id
+
+
+async def test_the_invented_demo_contacts_are_never_queued_nor_invited(database, make_user):
+    from service.accounts import sessions
+    from service.accounts.bulk_invitations import invite_queued, queue_pending
+    from service.accounts.models import Account
+    from service.catalogue.models import Contact, ContactState
+
+    demo = await Contact.filter(demo=True, state=ContactState.CREATED).values_list("id", flat=True)
+    assert demo  # the test database is seeded with --demo
+    admin, _ = await make_user("ADMIN")
+    await queue_pending(await sessions.principal_for(await Account.get(username=admin)))
+    while await invite_queued():
+        pass
+    assert await Contact.filter(id__in=list(demo), invitation_queued_at__isnull=False).count() == 0
+    assert await Contact.filter(id__in=list(demo), state=ContactState.CREATED).count() == len(demo)
+    assert await Account.filter(contact_id__in=list(demo)).count() == 0

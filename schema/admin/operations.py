@@ -162,9 +162,9 @@ class ImportQuery:
     @strawberry.field(description="ADMIN: contacts waiting for an invitation, and the invitation mails by state.")
     async def invitation_progress(self, info: Info) -> InvitationProgress:
         principal(info, Role.ADMIN)
-        from service.accounts.bulk_invitations import queued_count
+        from service.accounts.bulk_invitations import pending_count, queued_count
 
-        pending = await Contact.filter(state=ContactState.CREATED, invitation_queued_at__isnull=True).count()
+        pending = await pending_count()
         counts = {s: await OutboxMail.filter(template="invitation", status=s).count() for s in MailStatus}
         return InvitationProgress(pending=pending,
                                   queued=await queued_count() + counts[MailStatus.PENDING] + counts[MailStatus.SENDING],

@@ -32,16 +32,22 @@ BATCH = 20
 async def queue_pending(principal: Principal) -> int:
     """Mark every contact not yet invited (and not yet marked) for the background invitation."""
     require(principal, Role.ADMIN)
-    return await Contact.filter(state=ContactState.CREATED, invitation_queued_at__isnull=True).update(
+    # Demo contacts are invented people (ikz seed --demo): never mailed.
+    return await Contact.filter(state=ContactState.CREATED, demo=False, invitation_queued_at__isnull=True).update(
         invitation_queued_at=now(), invitation_queued_by=principal.account_id)
 
 
 async def queued_count() -> int:
-    return await Contact.filter(state=ContactState.CREATED, invitation_queued_at__isnull=False).count()
+    return await _queued().count()
+
+
+async def pending_count() -> int:
+    """Contacts that "alle noch nicht eingeladenen einladen" would mark now."""
+    return await Contact.filter(state=ContactState.CREATED, demo=False, invitation_queued_at__isnull=True).count()
 
 
 def _queued():
-    return Contact.filter(state=ContactState.CREATED, invitation_queued_at__isnull=False)
+    return Contact.filter(state=ContactState.CREATED, demo=False, invitation_queued_at__isnull=False)
 
 
 def _actor(account_id: int | None) -> Principal | None:
