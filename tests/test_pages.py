@@ -316,3 +316,12 @@ async def test_contact_proposes_a_change_and_a_new_cooperation(client, confirmed
     created = await client.post("/me/cooperations/new", data={**values, "title": "Gemeinsamer Bauhof Selm"})
     assert created.status_code == 303, created.text
     assert "neue Kooperation" in (await client.get("/me")).text
+
+
+async def test_a_throttled_sign_in_says_how_long_to_wait(client, make_user):
+    username, password = await make_user("APPROVER")
+    answers = [await sign_in(client, username, "falsch-falsch-falsch") for _ in range(7)]
+    assert all(a.status_code == 400 for a in answers)
+    assert "Benutzername oder Passwort ist falsch" in answers[0].text
+    waited = re.search(r"bitte warten Sie (\d+) Sekunden?", answers[-1].text)
+    assert waited and 1 <= int(waited.group(1)) <= 900, answers[-1].text

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ikz.web.base import (forbidden_form, form_data, getstr, redirect, render, run, safe_next)
-from ikz.web.messages import MIN_PASSWORD, form_errors, local_error
+from ikz.web.messages import MIN_PASSWORD, form_errors, german, local_error
 
 CONTACT_FIELDS = ("salutation", "title", "firstName", "lastName", "function", "email", "phone")
 
@@ -46,7 +46,7 @@ async def login(request: Request) -> Response:
             target = "/me/activate" if me["requiredActions"] else next_path
             return result.apply(redirect(target))
         code = result.code()
-        errors.append(local_error("username", "Zu viele Fehlversuche; bitte warten Sie einige Minuten."
+        errors.append(local_error("username", german(result.errors[0])
                                   if code == "TOO_MANY_ATTEMPTS" else "Benutzername oder Passwort ist falsch."))
     summary, per_field = form_errors(errors, {"username", "password"})
     return render(request, "login.html", status=400, next=next_path, username=username, errors=summary,

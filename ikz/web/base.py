@@ -96,6 +96,7 @@ class Error:
     code: str | None
     field: str | None
     path: tuple
+    retry_after: int | None = None  # TOO_MANY_ATTEMPTS: seconds until the next try is let through
 
 
 @dataclass
@@ -140,7 +141,9 @@ async def run(request: Request, name: str, variables: dict[str, Any] | None = No
     errors = []
     for error in with_codes(result.errors or []):
         extensions = error.extensions or {}
-        errors.append(Error(error.message, extensions.get("code"), extensions.get("field"), tuple(error.path or ())))
+        retry = extensions.get("retryAfterSeconds")
+        errors.append(Error(error.message, extensions.get("code"), extensions.get("field"), tuple(error.path or ()),
+                            retry if isinstance(retry, int) else None))
     request.state.me = (result.data or {}).get("me") if isinstance(result.data, dict) else None
     return Result(result.data, errors, response)
 

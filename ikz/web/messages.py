@@ -32,13 +32,22 @@ def form_field(name: str | None) -> str | None:
     return ALIASES.get(camel, camel)
 
 
+def _wait(seconds: int | None) -> str:
+    if not seconds or seconds < 1:
+        return "einen Moment"
+    if seconds < 90:
+        return "1 Sekunde" if seconds == 1 else f"{seconds} Sekunden"
+    minutes = -(-seconds // 60)
+    return f"{minutes} Minuten"
+
+
 def german(error: Error) -> str:
     text = error.message or ""
     if error.code == "LOCAL":
         return text
     field = form_field(error.field)
     if error.code == "TOO_MANY_ATTEMPTS":
-        return "Zu viele Fehlversuche; bitte warten Sie einige Minuten und versuchen Sie es dann erneut."
+        return f"Zu viele Fehlversuche; bitte warten Sie {_wait(error.retry_after)} und versuchen Sie es dann erneut."
     if error.code == "CONFLICT":
         return ("Der Datensatz wurde inzwischen geändert oder es wartet bereits eine Änderung. "
                 "Bitte laden Sie die Seite neu und prüfen Sie Ihre Angaben.")
