@@ -41,6 +41,14 @@ def invitation(live_server, browser_smtp, contact) -> tuple[str, str]:
     return link, password
 
 
+def activate(page, new_password: str) -> None:
+    """On the invitation link's page: set the own password and confirm the data with consent."""
+    page.get_by_label("Neues Passwort", exact=True).fill(new_password)
+    page.get_by_label("Neues Passwort wiederholen").fill(new_password)
+    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
+    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+
+
 def sign_in(page, username: str, password: str) -> None:
     page.goto("/login")
     page.locator("#username").fill(username)
@@ -89,10 +97,7 @@ def test_contact_from_invitation_to_edit_and_proposal(page, live_server, browser
     page.goto(link)
     check_a11y(page)
     new_password = "Kooperation-Selm-2026!"
-    page.get_by_label("Neues Passwort", exact=True).fill(new_password)
-    page.get_by_label("Neues Passwort wiederholen").fill(new_password)
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, new_password)
     assert "sichtbar" in page.content()
     check_a11y(page)
     # public now: on the cooperation's profile
@@ -167,10 +172,7 @@ def test_password_reset_through_the_pages(page, live_server, browser_smtp, admin
     contact = new_contact(live_server, admin_token)
     link, _ = invitation(live_server, browser_smtp, contact)
     page.goto(link)
-    page.get_by_label("Neues Passwort", exact=True).fill("Erstes-Passwort-123")
-    page.get_by_label("Neues Passwort wiederholen").fill("Erstes-Passwort-123")
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, "Erstes-Passwort-123")
     page.goto("/login")
     page.get_by_role("link", name="Passwort vergessen?").click()
     page.wait_for_url(re.compile(r"/password-reset$"))
@@ -195,10 +197,7 @@ def test_contact_deletes_their_data_and_vanishes(page, live_server, browser_smtp
     contact = new_contact(live_server, admin_token)
     link, _ = invitation(live_server, browser_smtp, contact)
     page.goto(link)
-    page.get_by_label("Neues Passwort", exact=True).fill("Loesch-mich-bald-1")
-    page.get_by_label("Neues Passwort wiederholen").fill("Loesch-mich-bald-1")
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, "Loesch-mich-bald-1")
     page.goto(f"/municipalities/{contact['municipality_id']}")
     assert contact["last_name"] in page.content()
     sign_in(page, contact["username"], "Loesch-mich-bald-1")
@@ -248,10 +247,7 @@ def test_approver_opens_the_mail_link_signs_in_and_approves(page, live_server, b
     contact = new_contact(live_server, admin_token)
     link, _ = invitation(live_server, browser_smtp, contact)
     page.goto(link)
-    page.get_by_label("Neues Passwort", exact=True).fill("Freigabe-Test-2026")
-    page.get_by_label("Neues Passwort wiederholen").fill("Freigabe-Test-2026")
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, "Freigabe-Test-2026")
     sign_in(page, contact["username"], "Freigabe-Test-2026")
     page.wait_for_url(re.compile(r"/me$"))
     page.goto("/me/edit")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.conftest import wait_for_mail
-from tests.browser.test_journeys import sign_in
+from tests.browser.test_journeys import activate, sign_in
 from tests.conftest import text_part, unique
 
 pytestmark = pytest.mark.browser
@@ -70,10 +70,7 @@ def test_admin_creates_contact_approver_in_scope_approves_other_scope_sees_nothi
     sign_out(page)
 
     page.goto(link)
-    page.get_by_label("Neues Passwort", exact=True).fill("Formular-Test-2026")
-    page.get_by_label("Neues Passwort wiederholen").fill("Formular-Test-2026")
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, "Formular-Test-2026")
     sign_in(page, username, "Formular-Test-2026")
     page.wait_for_url(re.compile(r"/me$"))
     for path in ("/review", "/admin", "/admin/contacts"):
@@ -118,10 +115,7 @@ def test_rejection_reason_reaches_the_submitter(page, live_server, browser_smtp,
     contact = new_contact(live_server, admin_token)
     link, _ = invitation(live_server, browser_smtp, contact)
     page.goto(link)
-    page.get_by_label("Neues Passwort", exact=True).fill("Ablehnung-Test-2026")
-    page.get_by_label("Neues Passwort wiederholen").fill("Ablehnung-Test-2026")
-    page.get_by_label(re.compile("Ich bin damit einverstanden")).check()
-    page.get_by_role("button", name="Passwort speichern und Daten bestätigen").click()
+    activate(page, "Ablehnung-Test-2026")
     sign_in(page, contact["username"], "Ablehnung-Test-2026")
     page.wait_for_url(re.compile(r"/me$"))
     page.goto("/me/edit")
