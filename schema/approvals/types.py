@@ -158,6 +158,11 @@ async def change_object(change: ChangeRequest, batch: Batch | None = None) -> Ch
 class PartnerInput:
     organization_id: strawberry.ID
     role: PartnerRoleEnum = PartnerRole.PARTNER
+    left_year: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The year this partner left a cooperation that goes on without it. Omitted: a partner that "
+        "stays keeps its published value; null: it takes part again.",
+    )
 
 
 @strawberry.input
@@ -218,8 +223,12 @@ class CooperationInput:
             partners = self.partners or []
             if len(partners) > 500:
                 raise InvalidInput("A cooperation has at most 500 partners.", field="partners")
-            data.partners = [PartnerEntry(parse_id(p.organization_id, "organisation", field="partners"), p.role)
-                             for p in partners]
+            published = {p.organization_id: p.left_year for p in data.partners}
+            data.partners = []
+            for p in partners:
+                oid = parse_id(p.organization_id, "organisation", field="partners")
+                left = published.get(oid) if p.left_year is UNSET else p.left_year
+                data.partners.append(PartnerEntry(oid, p.role, left))
         for attr in ("description", "legal_form_text", "partners_text", "since_text", "start_year", "end_year",
                      "funding", "notes", "source_document", "source_reference"):
             value = getattr(self, attr)

@@ -135,6 +135,13 @@ def normalise(data: CooperationData) -> CooperationData:
             raise InvalidInput(f"'{year_field}' must be a year between 1800 and 2200.", field=year_field)
     if data.start_year and data.end_year and data.end_year < data.start_year:
         raise InvalidInput("'end_year' must not be before 'start_year'.", field="end_year")
+    for p in data.partners:
+        if p.left_year is not None and not 1800 <= p.left_year <= 2200:
+            raise InvalidInput("'left_year' must be a year between 1800 and 2200.", field="partners")
+        if p.left_year is not None and data.start_year and p.left_year < data.start_year:
+            raise InvalidInput("A partner cannot leave before the cooperation began.", field="partners")
+    if data.partners and all(p.left_year is not None for p in data.partners):
+        raise InvalidInput("A cooperation needs at least one partner that has not left.", field="partners")
     if data.performer_kind is PerformerKind.PARTNER:
         if data.performer_id not in ids:
             raise InvalidInput("When a partner performs the task, name one of the partners.", field="performer_id")
@@ -267,12 +274,6 @@ async def replace_cooperation(cooperation_id: int, data: CooperationData, *, app
         if not await Cooperation.exists(id=cooperation_id):
             raise NotFound(f"No cooperation with id {cooperation_id}.")
         raise Conflict(f"The cooperation is no longer at version {expected_version}; reload it and try again.")
-    # The API's partner input has no left year yet: a partner that stays keeps the year it left in.
-    left = dict(await CooperationPartner.filter(cooperation_id=cooperation_id, left_year__not_isnull=True)
-                .values_list("organization_id", "left_year"))
-    for p in data.partners:
-        if p.left_year is None and p.organization_id in left:
-            p.left_year = left[p.organization_id]
     await CooperationPartner.filter(cooperation_id=cooperation_id).delete()
     await CooperationTopicField.filter(cooperation_id=cooperation_id).delete()
     await _write_links(cooperation_id, data)
