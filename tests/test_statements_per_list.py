@@ -392,7 +392,25 @@ async def _statements(world: World, probe: Probe, settings) -> tuple[int, int, d
                       max_cost=settings.max_query_cost, max_depth=settings.max_query_depth,
                       max_tokens=settings.max_tokens)
     await world.gql(document, probe.variables, headers=probe.headers)  # warm: caches, session touch
-    result = await world.gql(document, probe.variables, headers=probe.headers)
+    import os
+    if os.environ.get("NPLUS1_DEBUG"):
+        from service import db as _db
+        seen = []
+        original = _db._CountingFilter.filter
+        def spy(self, record):
+            seen.append(str(record.msg)[:160] % () if False else str(record.args)[:200] if record.args else str(record.msg)[:200])
+            return original(self, record)
+        _db._CountingFilter.filter = spy
+        try:
+            result = await world.gql(document, probe.variables, headers=probe.headers)
+        finally:
+            _db._CountingFilter.filter = original
+        from collections import Counter
+        print("\n###", probe.template[:60], len(seen))
+        for k, v in Counter(seen).most_common(8):
+            print("   ", v, k)
+    else:
+        result = await world.gql(document, probe.variables, headers=probe.headers)
     assert not result.errors, (document, result.errors)
     return result["extensions"]["sqlQueries"], probe.length(result.data), result.data
 

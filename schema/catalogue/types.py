@@ -262,15 +262,13 @@ class Cooperation:
 
     @strawberry.field(description="The published versions, newest first: one entry per approved change or "
                                   "direct edit (the seeded state has none).")
-    async def history(self) -> list[HistoryEntry]:
-        from service.approvals.history import cooperation_history
-
+    async def history(self, info: Info) -> list[HistoryEntry]:
         return [
             HistoryEntry(
                 version=e.version, published_at=e.published_at, created=e.created, direct_edit=e.direct_edit,
                 changes=[HistoryFieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in e.changes],
             )
-            for e in await cooperation_history(int(self.id))
+            for e in await info.context.approval_loaders.history.load(int(self.id))
         ]
 
 
