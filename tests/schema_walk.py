@@ -69,8 +69,9 @@ def _no_default(argument) -> bool:
     return argument.default_value is Undefined
 
 
-def selection(schema: GraphQLSchema, type_name: str, depth: int, visited: tuple[str, ...] = ()) -> str:
-    """Everything below `type_name`, `depth` object levels deep."""
+def selection(schema: GraphQLSchema, type_name: str, depth: int, visited: tuple[str, ...] = (),
+              excluded: frozenset[str] = frozenset()) -> str:
+    """Everything below `type_name`, `depth` object levels deep, never entering the `excluded` types."""
     named = schema.get_type(type_name)
     visited = visited + (type_name,)
     parts: list[str] = []
@@ -85,17 +86,18 @@ def selection(schema: GraphQLSchema, type_name: str, depth: int, visited: tuple[
             continue
         many = is_list_type(get_nullable_type(field.type)) or is_connection(field.type)
         # A list never revisits a type on the path; a single object (parent, partOf) may, once.
-        if depth <= 0 or any(visited.count(t.name) >= (1 if many else 2) for t in _concrete(schema, inner)):
+        if depth <= 0 or any(visited.count(t.name) >= (1 if many else 2) or t.name in excluded
+                             for t in _concrete(schema, inner)):
             continue
         arguments = f"(first: {INNER_PAGE})" if "first" in field.args else ""
-        below = selection(schema, inner.name, depth - 1, visited)
+        below = selection(schema, inner.name, depth - 1, visited, excluded)
         if below:
             parts.append(f"{name}{arguments} {{ {below} }}")
     if is_interface_type(named):
         for possible in schema.get_possible_types(named):
-            if visited.count(possible.name) >= 2:
+            if visited.count(possible.name) >= 2 or possible.name in excluded:
                 continue
-            own = selection(schema, possible.name, depth, visited)
+            own = selection(schema, possible.name, depth, visited, excluded)
             if own:
                 parts.append(f"... on {possible.name} {{ {own} }}")
     return " ".join(parts)

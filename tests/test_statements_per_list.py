@@ -26,9 +26,10 @@ from tests.schema_walk import fitted, list_fields, selection
 
 SCHEMA = default_schema._schema
 SMALL, LARGE = 2, 20
-# A loader level that only some rows reach (a parent, a performer, a legal form to name) is one
-# statement for any number of rows, but present or not depending on which rows are on the page; probes
-# over seeded bodies still see it (±1 at most, measured). An N+1 grows by 18 between the sizes.
+# DataLoaders batch what is asked for in the same turn of the event loop; whether two levels of a
+# query that ask for the same rows (the cooperations of a contact and, deeper, of its municipality)
+# share one batch or take two depends on which rows are already cached, so a count may move by one
+# statement either way (measured: 2 of 28 probes). An N+1 grows by 18 between the sizes.
 SHAPE_SLACK = 1
 
 
@@ -59,9 +60,11 @@ def at(path: str) -> Callable[[dict], int]:
 
 
 def render(template: str, depth: int) -> str:
-    return re.sub(r"\{sel:(\w+)(?::([\w,]+))?\}",
-                  lambda m: selection(SCHEMA, m.group(1), depth, tuple((m.group(2) or "").split(",")) if m.group(2)
-                                      else ()), template)
+    """`{sel:Type}` → the full selection of Type; `{sel:Type:A:B}` leaves out objects of type A and enters
+    B only once more (B counts as seen: no parent below a body)."""
+    return re.sub(r"\{sel:(\w+)(?::(\w*))?(?::(\w+))?\}",
+                  lambda m: selection(SCHEMA, m.group(1), depth, tuple(filter(None, [m.group(3)])),
+                                      excluded=frozenset(filter(None, [m.group(2)]))), template)
 
 
 COOPERATION_INPUT = """mutation($i: CooperationInput!) { createCooperation(input: $i) { id version } }"""
@@ -275,7 +278,13 @@ class World:
         reference.forget()
 
     async def cleanup(self) -> None:
+        """Reject the world's pending changes (approver inboxes of later tests stay theirs) and drop the
+        extra reference rows."""
         from service.catalogue import reference
+
+        pending = await fetch("SELECT id FROM change_request WHERE id > ? AND status = 'PENDING'", [self.change_base])
+        for row in pending:
+            await self.ok(REJECT, {"id": str(row["id"])})
 
         for row in self.extra_reference:
             await row.delete()
@@ -302,7 +311,7 @@ def one(root: str, type_name: str, variables, path: str, headers=lambda w, n: w.
 
 def staff_roles(world: World, n: int) -> Probe:
     username = world.per_stage[n]["staff"]["username"]
-    return Probe("query { staffAccounts { {sel:StaffAccount:Cooperation,Municipality} } }", {}, world.admin,
+    return Probe("query { staffAccounts { {sel:StaffAccount:Cooperation:Municipality} } }", {}, world.admin,
                  lambda data: len(next(a for a in data["staffAccounts"] if a["username"] == username)["roles"]))
 
 
@@ -316,11 +325,11 @@ def facets(inner: str, search: Callable[[World, int], str], path: str, sizes=(SM
 REFERENCE = ("a whole reference table (11 seeded rows); the world adds 9 rows at the large stage (removed "
              "afterwards), more would change what every other test sees")
 
-# Lists of seeded bodies (districts, towns) mark Cooperation and Municipality as seen: the nested
-# pages of their cooperations and their parents differ in shape from body to body (parts, performers,
-# a parent or none), and the loaders then run a statement more or less for a level some rows have and
-# others not; those levels are probed on their own (Municipality.cooperations over the world's series
-# of one shape, parents below every other probe).
+# Lists of seeded bodies (districts, towns) leave out the cooperations below them (`{sel:T:Cooperation:
+# Municipality}`) and enter no body below a body: the nested pages of their cooperations and their
+# parents differ in shape from body to body (parts, performers, a parent or none), and a loader level
+# that some rows reach and others not is a statement more or less; those levels are probed on their own
+# (Municipality.cooperations over the world's series of one shape, parents below every other probe).
 SCENARIOS: dict[str, Scenario] = {
     # Generic: root lists paged with `first`.
     # Explicit: rows of one shape. Over the seed the first rows differ in shape (parts, performers, parents),
@@ -331,7 +340,7 @@ SCENARIOS: dict[str, Scenario] = {
         reason="searched: the world's series of one shape (parts of one framework, same partners, forms, topics)"),
     "Query.municipalities": Scenario(lambda w, n: Probe(
         "query($r: [ID!], $n: Int!) { municipalities(filter: {regionIds: $r, kinds: [MUNICIPALITY]}, first: $n) "
-        "{ {sel:MunicipalityConnection:Cooperation,Municipality} } }", {"r": [str(w.kreis)], "n": n}, w.admin, at("municipalities.edges")),
+        "{ {sel:MunicipalityConnection:Cooperation:Municipality} } }", {"r": [str(w.kreis)], "n": n}, w.admin, at("municipalities.edges")),
         sizes=(2, 10), reason="the towns of the Kreis Unna (10): bodies of one kind and parent, all with cooperations"),
     "Query.mailDeliveries": paged_root("mailDeliveries", "MailDelivery"),
     "Query.auditLog": paged_root("auditLog", "AuditLogEntry"),
@@ -344,7 +353,7 @@ SCENARIOS: dict[str, Scenario] = {
         "query($s: String, $n: Int!) { contactPersons(search: $s, first: $n) { {sel:ContactRecord} } }",
         {"s": w.tag, "n": LARGE}, w.admin, at("contactPersons")),
         reason="searched by the world's tag: its own contacts, with accounts, cooperations and a pending change"),
-    "Query.staffAccounts": Scenario(lambda w, n: Probe("query { staffAccounts { {sel:StaffAccount:Cooperation,Municipality} } }", {}, w.admin,
+    "Query.staffAccounts": Scenario(lambda w, n: Probe("query { staffAccounts { {sel:StaffAccount:Cooperation:Municipality} } }", {}, w.admin,
                                                        at("staffAccounts")),
                                     reason="every staff account; the large stage adds 19"),
     "Query.topicFields": Scenario(lambda w, n: Probe("query { topicFields { {sel:TopicField} } }", {}, w.admin,
@@ -372,21 +381,21 @@ SCENARIOS: dict[str, Scenario] = {
                                  "municipality.contacts", sizes=(SMALL, LARGE),
                                  reason="the town's contacts; earlier tests may have added some (the list grows by 18)"),
     "Municipality.cooperations": Scenario(lambda w, n: Probe(
-        "query($id: ID!, $n: Int!) { municipality(id: $id) { cooperations(first: $n) { {sel:PartnerCooperationConnection:Municipality} } } }",
+        "query($id: ID!, $n: Int!) { municipality(id: $id) { cooperations(first: $n) { {sel:PartnerCooperationConnection::Municipality} } } }",
         {"id": str(w.lonely), "n": n}, w.admin, at("municipality.cooperations.edges")),
         reason="a district partner of the world's series only, paged"),
-    "Me.roles": one("me", "Me:Cooperation,Municipality", lambda w, n: {}, "me.roles", headers=lambda w, n: w.per_stage[n]["staff"]["headers"],
+    "Me.roles": one("me", "Me:Cooperation:Municipality", lambda w, n: {}, "me.roles", headers=lambda w, n: w.per_stage[n]["staff"]["headers"],
                     var_defs=""),
     "Me.requiredActions": one("me", "Me", lambda w, n: {}, "me.requiredActions",
                               headers=lambda w, n: w.per_stage[n]["me"], var_defs="", sizes=(0, 2),
                               reason="two actions exist: a confirmed contact has none, a session opened with "
                                      "the initial password both"),
     "StaffAccount.roles": Scenario(staff_roles),
-    "CooperationFacets.partners": facets("partners { {sel:PartnerFacet:Cooperation,Municipality} }", lambda w, n: f"{w.tag}Regionen{n}",
+    "CooperationFacets.partners": facets("partners { {sel:PartnerFacet:Cooperation:Municipality} }", lambda w, n: f"{w.tag}Regionen{n}",
                                          "cooperations.facets.partners",
                                          sizes=(2, 19), reason="a cooperation with 2 and with 19 district partners "
                                          "(every district but the Kreis Unna and the lonely one)"),
-    "CooperationFacets.regions": facets("regions { {sel:RegionFacet:Cooperation,Municipality} }",
+    "CooperationFacets.regions": facets("regions { {sel:RegionFacet:Cooperation:Municipality} }",
                                         lambda w, n: f"{w.tag}Regionen{n}", "cooperations.facets.regions",
                                         sizes=(2, 19), reason="a cooperation with partners in 2 and in 19 districts "
                                         "(with their states)"),
@@ -422,10 +431,13 @@ async def _statements(world: World, probe: Probe, settings) -> tuple[int, int, d
     document = fitted(SCHEMA, lambda depth: render(probe.template, depth), largest,
                       max_cost=settings.max_query_cost, max_depth=settings.max_query_depth,
                       max_tokens=settings.max_tokens)
-    await world.gql(document, probe.variables, headers=probe.headers)  # warm: caches, session touch
-    result = await world.gql(document, probe.variables, headers=probe.headers)
-    assert not result.errors, (document, result.errors)
-    return result["extensions"]["sqlQueries"], probe.length(result.data), result.data
+    await world.gql(document, probe.variables, headers=probe.headers)  # warm: caches
+    counts = []
+    for _ in range(2):  # the fewer of two: a session's once-a-minute touch may fall into either
+        result = await world.gql(document, probe.variables, headers=probe.headers)
+        assert not result.errors, (document, result.errors)
+        counts.append(result["extensions"]["sqlQueries"])
+    return min(counts), probe.length(result.data), result.data
 
 
 async def test_sql_statements_do_not_grow_with_any_list(gql, login, make_user, settings):
