@@ -112,7 +112,7 @@ def _depth(node, level: int = 0) -> int:
 
 
 def fitted(schema: GraphQLSchema, make: Callable[[int], str], variables: dict, *, max_cost: int, max_depth: int,
-           max_tokens: int, start: int = 6) -> str:
+           max_tokens: int, start: int = 4) -> str:
     """The deepest document `make(depth)` that the service's limits accept."""
     for depth in range(start, -1, -1):
         document_text = make(depth)
