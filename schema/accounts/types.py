@@ -10,7 +10,7 @@ from strawberry.types import Info
 from service.accounts.contact_data import ContactData
 from service.accounts.models import Account, AccountRole, Role
 from service.accounts.principal import Principal, RequiredAction
-from service.catalogue.models import Contact, ContactCooperation, ContactState
+from service.catalogue.models import Contact, ContactState
 from schema.catalogue.types import Cooperation, Municipality, load_municipality
 
 RoleEnum = strawberry.enum(Role, name="Role")
@@ -53,13 +53,28 @@ class ContactRecord:
 
     @strawberry.field(description="The cooperations this person is named as contact for.")
     async def cooperations(self, info: Info) -> list[Cooperation]:
-        ids = await ContactCooperation.filter(contact_id=int(self.id)).values_list("cooperation_id", flat=True)
-        found = await info.context.loaders.cooperation.load_many(sorted(ids))
+        ids = await info.context.account_loaders.cooperation_ids_of_contact.load(int(self.id))
+        found = await info.context.loaders.cooperation.load_many(ids)
         return [c for c in found if c is not None]
 
 
 async def contact_record(contact: Contact, account: Account | None = None) -> ContactRecord:
-    account = account or await Account.get_or_none(contact_id=contact.id)
+    return contact_record_of(contact, account or await Account.get_or_none(contact_id=contact.id))
+
+
+async def load_contact_record(info: Info, contact_id: int | None) -> ContactRecord | None:
+    """A contact's record through the request's batching loaders (None for no or an unknown id)."""
+    if contact_id is None:
+        return None
+    loaders = info.context.account_loaders
+    contact = await loaders.contact.load(contact_id)
+    if contact is None:
+        return None
+    return contact_record_of(contact, await loaders.account_of_contact.load(contact_id))
+
+
+def contact_record_of(contact: Contact, account: Account | None) -> ContactRecord:
+    """The record of `contact` with its account (None: the contact has none)."""
     return ContactRecord(
         id=strawberry.ID(str(contact.id)),
         state=contact.state,
@@ -92,11 +107,8 @@ class Me:
     contact_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Your own contact record, if you are a contact person.")
-    async def contact(self) -> ContactRecord | None:
-        if self.contact_id is None:
-            return None
-        contact = await Contact.get_or_none(id=self.contact_id)
-        return await contact_record(contact) if contact else None
+    async def contact(self, info: Info) -> ContactRecord | None:
+        return await load_contact_record(info, self.contact_id)
 
 
 async def me_object(principal: Principal) -> Me:

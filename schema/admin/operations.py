@@ -13,10 +13,10 @@ from service.accounts.models import Account, Role
 from service.audit import AuditAction, AuditEntry
 from service.catalogue.models import Contact, ContactState
 from service.errors import InvalidInput
-from service.accounts import staff
+from service.accounts import contact_records, staff
 from service.mail import admin as mail_admin
 from service.mail.models import MailStatus, OutboxMail
-from schema.accounts.types import ContactRecord, ContactStateEnum, RoleAssignment, RoleEnum, contact_record
+from schema.accounts.types import ContactRecord, ContactStateEnum, RoleAssignment, RoleEnum, contact_record, contact_record_of
 from schema.auth import principal
 from schema.common import parse_id, require_text
 
@@ -248,8 +248,8 @@ class AdminQuery(StaffQuery, ImportQuery):
         if after:
             query = query.filter(id__gt=parse_id(after, "contact person", field="after"))
         rows = await query.order_by("id").limit(_page_size(first))
-        accounts = {a.contact_id: a for a in await Account.filter(contact_id__in=[c.id for c in rows])} if rows else {}
-        return [await contact_record(c, accounts.get(c.id)) for c in rows]
+        accounts = await contact_records.accounts_of_contacts([c.id for c in rows])
+        return [contact_record_of(c, accounts.get(c.id)) for c in rows]
 
     @strawberry.field(description="ADMIN: one contact person (any state but deleted).")
     async def contact_person(self, info: Info, id: strawberry.ID) -> ContactRecord | None:

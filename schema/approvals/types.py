@@ -12,10 +12,10 @@ from strawberry.types import Info
 
 from service.accounts.models import Account
 from service.approvals.batch import Batch, Person
-from service.approvals.changes import DELETED_PERSON, change_diff, is_deleted, record_title
+from service.approvals.changes import DELETED_PERSON, is_deleted, record_title
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.catalogue.editing import CooperationData, PartnerEntry
-from service.catalogue.models import Contact, Cooperation as CooperationModel, CooperationStatus, PartnerRole, PerformerKind
+from service.catalogue.models import Contact, CooperationStatus, PartnerRole, PerformerKind
 from service.errors import InvalidInput
 from schema.catalogue.types import (
     Cooperation,
@@ -87,8 +87,9 @@ class Change:
         return await record_title(self.model)
 
     @strawberry.field(description="Field-by-field difference to the published state.")
-    async def diff(self) -> list[FieldChange]:
-        return [FieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in await change_diff(self.model)]
+    async def diff(self, info: Info) -> list[FieldChange]:
+        changes = await info.context.approval_loaders.diff.load(self.model)
+        return [FieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in changes]
 
     @strawberry.field(description="Who submitted the change; a deleted person shows as 'gelöschte Person' without name.")
     async def submitter(self) -> Submitter | None:
@@ -109,23 +110,14 @@ class Change:
         return await info.context.loaders.cooperation.load(self.model.cooperation_id)
 
     @strawberry.field(description="For changes of contact data: the contact person's record as approved now.")
-    async def contact(self) -> Annotated["ContactRecord", strawberry.lazy("schema.accounts.types")] | None:
-        from schema.accounts.types import contact_record
+    async def contact(self, info: Info) -> Annotated["ContactRecord", strawberry.lazy("schema.accounts.types")] | None:
+        from schema.accounts.types import load_contact_record
 
-        if self.model.contact_id is None:
-            return None
-        contact = await Contact.get_or_none(id=self.model.contact_id)
-        return await contact_record(contact) if contact else None
+        return await load_contact_record(info, self.model.contact_id)
 
     @strawberry.field(description="The current version of the record the change is about.")
-    async def current_version(self) -> int | None:
-        if self.model.cooperation_id is not None:
-            row = await CooperationModel.get_or_none(id=self.model.cooperation_id)
-            return row.version if row else None
-        if self.model.contact_id is not None:
-            row = await Contact.get_or_none(id=self.model.contact_id)
-            return row.version if row else None
-        return None
+    async def current_version(self, info: Info) -> int | None:
+        return await info.context.approval_loaders.current_version.load(self.model)
 
 
 def _person(person: Person | None) -> Submitter | None:

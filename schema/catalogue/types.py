@@ -26,7 +26,7 @@ from service.catalogue.models import (
 )
 from service.catalogue.views import ContactView, LegalFormView, OrganizationView, TopicFieldView
 from service.pagination import encode_cursor, page_request
-from schema.common import PageInfo, page_info
+from schema.common import PageInfo, page_info, selected_paths
 
 CooperationStatusEnum = strawberry.enum(CooperationStatus, name="CooperationStatus")
 PartnerRoleEnum = strawberry.enum(PartnerRole, name="PartnerRole")
@@ -262,15 +262,13 @@ class Cooperation:
 
     @strawberry.field(description="The published versions, newest first: one entry per approved change or "
                                   "direct edit (the seeded state has none).")
-    async def history(self) -> list[HistoryEntry]:
-        from service.approvals.history import cooperation_history
-
+    async def history(self, info: Info) -> list[HistoryEntry]:
         return [
             HistoryEntry(
                 version=e.version, published_at=e.published_at, created=e.created, direct_edit=e.direct_edit,
                 changes=[HistoryFieldChange(field=c.field, label=c.label, old=c.old, new=c.new) for c in e.changes],
             )
-            for e in await cooperation_history(int(self.id))
+            for e in await info.context.approval_loaders.history.load(int(self.id))
         ]
 
 
@@ -381,6 +379,8 @@ class PartnerCooperationConnection:
 
     @strawberry.field
     async def edges(self, info: Info) -> list[CooperationEdge]:
+        if "node" not in selected_paths(info):  # cursors only: the nodes are not loaded at all
+            return [CooperationEdge(cursor=c, node=None) for c in self.cursors]
         # Through the batching loader: one set of statements for all bodies of an outer list.
         nodes = await info.context.loaders.cooperation.load_many([v.id for v in self.views])
         return [CooperationEdge(cursor=c, node=n) for c, n in zip(self.cursors, nodes)]

@@ -115,3 +115,13 @@ class Batch:
 
     def person(self, account_id: int | None) -> Person | None:
         return self.people.get(account_id) if account_id else None
+
+
+async def current_versions(changes: list[ChangeRequest]) -> list[int | None]:
+    """The current version of the record each change is about (cooperation, else contact), in two statements."""
+    coop_ids = sorted({c.cooperation_id for c in changes if c.cooperation_id is not None})
+    contact_ids = sorted({c.contact_id for c in changes if c.cooperation_id is None and c.contact_id is not None})
+    coops = dict(await Cooperation.filter(id__in=coop_ids).values_list("id", "version")) if coop_ids else {}
+    contacts = dict(await Contact.filter(id__in=contact_ids).values_list("id", "version")) if contact_ids else {}
+    return [coops.get(c.cooperation_id) if c.cooperation_id is not None
+            else contacts.get(c.contact_id) if c.contact_id is not None else None for c in changes]

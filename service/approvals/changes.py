@@ -14,7 +14,7 @@ from service.accounts.contact_data import display_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal, require
 from service.approvals import scopes
-from service.approvals.diff import FieldChange, contact_diff, cooperation_diff
+from service.approvals.diff import FieldChange, contact_diff, cooperation_diffs
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction
 from service.catalogue import editing
@@ -126,18 +126,41 @@ ERASED = {"erased": True}  # the payload of a proposal whose submitter deleted t
 
 
 async def change_diff(change: ChangeRequest) -> list[FieldChange]:
-    if change.payload == ERASED:
-        return []
-    if change.kind in CONTACT_KINDS:
-        return contact_diff(change.payload.get("before", {}), change.payload.get("after", {}))
-    new = CooperationData.from_json(change.payload)
+    return (await change_diffs([change]))[0]
+
+
+def _compared_with_published(change: ChangeRequest) -> bool:
+    """A pending proposal (or an approved update without its earlier state) is compared with the record now."""
     if change.status is ChangeStatus.PENDING and change.cooperation_id:
-        old = await editing.snapshot(change.cooperation_id)
-    else:
-        old = CooperationData.from_json(change.payload["before"]) if change.payload.get("before") else None
-        if change.kind is ChangeKind.COOPERATION_UPDATE and old is None and change.cooperation_id:
-            old = await editing.snapshot(change.cooperation_id)
-    return await cooperation_diff(old, new)
+        return True
+    return (change.kind is ChangeKind.COOPERATION_UPDATE and not change.payload.get("before")
+            and change.cooperation_id is not None)
+
+
+async def change_diffs(changes: list[ChangeRequest]) -> list[list[FieldChange]]:
+    """`change_diff` for many changes in a fixed number of statements (a page, a history)."""
+    cooperation_changes = [c for c in changes if c.payload != ERASED and c.kind not in CONTACT_KINDS]
+    published = await editing.snapshots([c.cooperation_id for c in cooperation_changes
+                                         if _compared_with_published(c)])
+    pairs = []
+    for change in cooperation_changes:
+        if _compared_with_published(change):
+            old = published.get(change.cooperation_id)
+            if old is None:
+                raise NotFound(f"No cooperation with id {change.cooperation_id}.")
+        else:
+            old = CooperationData.from_json(change.payload["before"]) if change.payload.get("before") else None
+        pairs.append((old, CooperationData.from_json(change.payload)))
+    diffs = iter(await cooperation_diffs(pairs))
+    result = []
+    for change in changes:
+        if change.payload == ERASED:
+            result.append([])
+        elif change.kind in CONTACT_KINDS:
+            result.append(contact_diff(change.payload.get("before", {}), change.payload.get("after", {})))
+        else:
+            result.append(next(diffs))
+    return result
 
 
 async def _notify_approvers(change: ChangeRequest) -> int:

@@ -98,9 +98,19 @@ def _show(attr: str, state: dict[str, Any], names: _Names) -> str | None:
 
 
 async def cooperation_diff(old: CooperationData | None, new: CooperationData) -> list[FieldChange]:
-    old_state = old.to_json() if old else {}
-    new_state = new.to_json()
-    names = await _Names().load([old_state, new_state])
+    return (await cooperation_diffs([(old, new)]))[0]
+
+
+async def cooperation_diffs(pairs: list[tuple[CooperationData | None, CooperationData]]) -> list[list[FieldChange]]:
+    """`cooperation_diff` for many (old, new) pairs; the names they refer to in one look-up."""
+    states = [(old.to_json() if old else None, new.to_json()) for old, new in pairs]
+    names = await _Names().load([s for old_state, new_state in states for s in (old_state or {}, new_state)])
+    return [_diff(old_state, new_state, names) for old_state, new_state in states]
+
+
+def _diff(old_state: dict[str, Any] | None, new_state: dict[str, Any], names: _Names) -> list[FieldChange]:
+    old = old_state is not None
+    old_state = old_state or {}
     changes = []
     for attr, api_name, label in COOPERATION_FIELDS:
         before, after = _show(attr, old_state, names) if old else None, _show(attr, new_state, names)
@@ -109,7 +119,7 @@ async def cooperation_diff(old: CooperationData | None, new: CooperationData) ->
                 new_state["performer_kind"], new_state["performer_id"])
         else:
             changed = old_state.get(attr) != new_state.get(attr)
-        if changed or (old is None and after is not None):
+        if changed or (not old and after is not None):
             changes.append(FieldChange(api_name, label, before, after))
     return changes
 

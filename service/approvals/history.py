@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from service.approvals.changes import change_diff
+from service.approvals.changes import change_diffs
 from service.approvals.diff import FieldChange
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 
@@ -27,18 +27,27 @@ class HistoryEntry:
 
 async def cooperation_history(cooperation_id: int) -> list[HistoryEntry]:
     """Newest first."""
+    return (await cooperation_histories([cooperation_id]))[cooperation_id]
+
+
+async def cooperation_histories(cooperation_ids: list[int]) -> dict[int, list[HistoryEntry]]:
+    """`cooperation_history` for many cooperations in a fixed number of statements."""
+    ids = sorted(set(cooperation_ids))
     changes = await ChangeRequest.filter(
-        cooperation_id=cooperation_id, status=ChangeStatus.APPROVED,
+        cooperation_id__in=ids, status=ChangeStatus.APPROVED,
         kind__in=[ChangeKind.COOPERATION_CREATE, ChangeKind.COOPERATION_UPDATE],
-    ).order_by("reviewed_at", "id")
-    entries: list[HistoryEntry] = []
-    for number, change in enumerate(changes, start=1):
+    ).order_by("reviewed_at", "id") if ids else []
+    diffs = await change_diffs(changes)
+    histories: dict[int, list[HistoryEntry]] = {i: [] for i in cooperation_ids}
+    for change, diff in zip(changes, diffs):
+        entries = histories[change.cooperation_id]
         entries.append(HistoryEntry(
-            version=(change.base_version + 1) if change.base_version else number,
+            version=(change.base_version + 1) if change.base_version else len(entries) + 1,
             published_at=change.reviewed_at or change.submitted_at,
             created=change.kind is ChangeKind.COOPERATION_CREATE,
             direct_edit=change.review_note == DIRECT_EDIT_NOTE and change.reviewed_by_id == change.submitted_by_id,
-            changes=await change_diff(change),
+            changes=diff,
         ))
-    entries.reverse()
-    return entries
+    for entries in histories.values():
+        entries.reverse()
+    return histories

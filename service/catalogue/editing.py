@@ -290,11 +290,29 @@ async def update_seeded_values(cooperation_id: int, data: CooperationData) -> No
 
 async def snapshot(cooperation_id: int) -> CooperationData:
     """The current published state, in the shape proposals use."""
-    c = await Cooperation.get_or_none(id=cooperation_id)
-    if c is None:
+    found = await snapshots([cooperation_id])
+    if cooperation_id not in found:
         raise NotFound(f"No cooperation with id {cooperation_id}.")
-    partners = await CooperationPartner.filter(cooperation_id=cooperation_id).order_by("position", "id")
-    topics = await CooperationTopicField.filter(cooperation_id=cooperation_id).values_list("topic_field_id", flat=True)
+    return found[cooperation_id]
+
+
+async def snapshots(cooperation_ids: list[int]) -> dict[int, CooperationData]:
+    """`snapshot` for many cooperations in three statements (missing ids are left out)."""
+    ids = sorted(set(cooperation_ids))
+    if not ids:
+        return {}
+    rows = await Cooperation.filter(id__in=ids)
+    partners: dict[int, list] = {}
+    for p in await CooperationPartner.filter(cooperation_id__in=ids).order_by("position", "id"):
+        partners.setdefault(p.cooperation_id, []).append(p)
+    topics: dict[int, list[int]] = {}
+    for cid, tid in await CooperationTopicField.filter(cooperation_id__in=ids).values_list(
+            "cooperation_id", "topic_field_id"):
+        topics.setdefault(cid, []).append(tid)
+    return {c.id: _data_of(c, partners.get(c.id, []), topics.get(c.id, [])) for c in rows}
+
+
+def _data_of(c: Cooperation, partners: list, topics: list[int]) -> CooperationData:
     return CooperationData(
         title=c.title,
         description=c.description,
