@@ -228,7 +228,7 @@ class Rollback(Exception):
     pass
 
 
-async def test_region_link_table_follows_every_partner_change():
+async def test_region_link_table_follows_every_partner_change(settings):
     await assert_region_table_exact()
     towns = await towns_of_one_district(4)
     with pytest.raises(Rollback):
@@ -255,11 +255,11 @@ async def test_region_link_table_follows_every_partner_change():
     await assert_region_table_exact()
 
 
-async def test_region_link_table_stays_exact_under_concurrent_partner_changes():
+async def test_region_link_table_stays_exact_under_concurrent_partner_changes(settings):
     """Many transactions at once add and remove partners of one cooperation, all in one district."""
     if db.dialect() != "postgres":
         pytest.skip("SQLite runs one write transaction at a time; the race needs PostgreSQL")
-    towns = await towns_of_one_district(12)
+    towns = await towns_of_one_district(9)
     coop = await new_cooperation("Testkooperation Wettlauf")
     try:
         async def add(position: int, town: int) -> None:
