@@ -1,7 +1,7 @@
 """Narrow indexes and a region link table for counting facets at 100,000 cooperations.
 
 - Active partner links (left_year IS NULL) get two partial indexes, (organization_id, cooperation_id)
-  and (cooperation_id, organization_id): the partner facet and the partner filter then read integers
+  and (cooperation_id, organization_id), each with left_year: the partner facet and the partner filter then read integers
   from an index only, never the link rows (the left_year test forced a row lookup per link).
 - (topic_field_id, cooperation_id) lets the topic field facet group on an index walked in order.
 - (status, legal_form_id, start_year, id) on cooperation: the filters and facets on those columns
@@ -43,9 +43,10 @@ _BACKFILL = ("INSERT INTO cooperation_region (region_id, cooperation_id, partner
              "WHERE p.left_year IS NULL GROUP BY a.ancestor_id, p.cooperation_id")
 
 _INDEXES = [
-    "CREATE INDEX cooperation_partner_active_org ON cooperation_partner (organization_id, cooperation_id) "
+    # left_year is in the key although always NULL there: without it SQLite reads each row to test it.
+    "CREATE INDEX cooperation_partner_active_org ON cooperation_partner (organization_id, cooperation_id, left_year) "
     "WHERE left_year IS NULL",
-    "CREATE INDEX cooperation_partner_active_coop ON cooperation_partner (cooperation_id, organization_id) "
+    "CREATE INDEX cooperation_partner_active_coop ON cooperation_partner (cooperation_id, organization_id, left_year) "
     "WHERE left_year IS NULL",
     "CREATE INDEX cooperation_topic_field_topic_coop ON cooperation_topic_field (topic_field_id, cooperation_id)",
     "CREATE INDEX cooperation_facet_columns ON cooperation (status, legal_form_id, start_year, id)",
