@@ -128,7 +128,9 @@ def random_filters(rng: random.Random, coops: list[dict], up: dict[str, set[str]
         if rng.random() < 0.4:
             flt["partnerIds"] = rng.sample(busy + former, rng.randint(1, 2))
         if rng.random() < 0.5:
-            flt["regionIds"] = rng.sample(regions, rng.randint(1, 2)) + ([rng.choice(towns)] if rng.random() < 0.2 else [])
+            flt["regionIds"] = rng.sample(regions, rng.randint(1, 2))
+            if rng.random() < 0.2:
+                flt["regionIds"].append(rng.choice(towns))  # a municipality as region: its own count
         if rng.random() < 0.5:
             flt["topicFieldIds"] = rng.sample(topics, rng.randint(1, 3))
         if rng.random() < 0.4:

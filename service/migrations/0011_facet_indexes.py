@@ -1,8 +1,9 @@
 """Narrow indexes and a region link table for counting facets at 100,000 cooperations.
 
 - Active partner links (left_year IS NULL) get two partial indexes, (organization_id, cooperation_id)
-  and (cooperation_id, organization_id), each with left_year: the partner facet and the partner filter then read integers
-  from an index only, never the link rows (the left_year test forced a row lookup per link).
+  and (cooperation_id, organization_id), each with left_year: the partner facet and the partner filter
+  then read integers from an index only, never the link rows (the left_year test forced a row lookup
+  per link).
 - (topic_field_id, cooperation_id) lets the topic field facet group on an index walked in order.
 - (status, legal_form_id, start_year, id) on cooperation: the filters and facets on those columns
   become index-only scans of integers and short codes; PostgreSQL otherwise read the wide heap rows
