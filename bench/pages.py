@@ -60,12 +60,13 @@ class Row:
         return self.page.median / self.graphql.median
 
 
-def variants(busiest: int, topic: str) -> list[Variant]:
+def variants(busiest: int, topic: str, region: int) -> list[Variant]:
     return [
         Variant("start page", []),
         Variant("search", [("q", data.SEARCH_TERM)]),
         Variant("partner", [("partner", str(busiest))]),
         Variant("facets", [("topic", topic), ("status", "ACTIVE"), ("sort", "year-desc")]),
+        Variant("region", [("region", str(region))]),
     ]
 
 
@@ -94,6 +95,11 @@ async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: 
         topic = str((await db.connection().execute_query_dict(
             "SELECT topic_field_id, COUNT(*) AS n FROM cooperation_topic_field GROUP BY topic_field_id "
             "ORDER BY n DESC LIMIT 1"))[0]["topic_field_id"])
+        region = (await db.connection().execute_query_dict(  # the district with the most cooperations
+            "SELECT a.ancestor_id AS id, COUNT(DISTINCT p.cooperation_id) AS n FROM cooperation_partner p "
+            "JOIN organization_ancestor a ON a.organization_id = p.organization_id "
+            "JOIN organization o ON o.id = a.ancestor_id WHERE o.kind = 'DISTRICT' "
+            "GROUP BY a.ancestor_id ORDER BY n DESC, a.ancestor_id LIMIT 1"))[0]["id"]
         data.log(f"[{database} {size:,}] {generated.cooperations:,} generated, {total:,} cooperations in all")
 
         from ikz.app import create_app
@@ -103,7 +109,7 @@ async def bench_size(database: str, url: str, var_dir: Path, size: int, repeat: 
         document = operation("search")
         rows = []
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            for variant in variants(busiest, topic):
+            for variant in variants(busiest, topic, region):
                 class FakeRequest:  # the page's own query-string parsing gives the GraphQL variables
                     query_params = QueryParams(variant.params)
                 variables = pages.search_variables(pages.search_state(FakeRequest()))
