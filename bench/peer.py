@@ -13,6 +13,7 @@ ANALYZE). Then the servers are started as real processes on that database:
   service's own). Public contacts are a view that keeps `state = 'PUBLIC'` only, as the service
   does; the partner filter, the search and the facet counts are SQL functions with the service's
   own conditions. PostGraphile compiles each query into one SQL statement.
+- `base` (with --base DIR): `ikz serve --workers 1` of another checkout, for before/after;
 - `w1`, `w2`: `ikz serve --workers 1|2 --loop asyncio --http h11` (production settings);
   `w1-std`, `w2-std`: the same with `--loop uvloop --http httptools` (when installed).
 
@@ -360,12 +361,16 @@ def std_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
 
 
-def start_ikz(name: str, url: str, work: Path) -> Server:
-    workers, loop, http = IKZ_VARIANTS[name]
+def start_ikz(name: str, url: str, work: Path, base: Path | None = None) -> Server:
+    """`ikz serve` of this tree, or (name `base`) of another checkout, e.g. the commit before a change."""
     port = free_port()
     env = ikz_env(url, work / "var", "p" * 48, APP_ENV="production", RUN_MAIL_WORKER="false")
-    process = IkzProcess(["serve", "--port", str(port), "--workers", workers, "--loop", loop, "--http", http],
-                         env, work / f"ikz-{name}.log")
+    if name == "base":  # its own defaults: an older `ikz serve` may not know --loop/--http
+        args, cwd = ["serve", "--port", str(port), "--workers", "1"], base
+    else:
+        workers, loop, http = IKZ_VARIANTS[name]
+        args, cwd = ["serve", "--port", str(port), "--workers", workers, "--loop", loop, "--http", http], ROOT
+    process = IkzProcess(args, env, work / f"ikz-{name}.log", cwd=cwd)
     server = Server(name, port, process.proc, process.log_path)
     wait_graphql(server, 90)
     return server
@@ -563,6 +568,8 @@ async def run_size(args, size: int, work: Path, names: list[str], peer_reason: s
         for name in names:
             if name != "peer":
                 servers.append(start_ikz(name, url, work))
+        if args.base:
+            servers.append(start_ikz("base", url, work, Path(args.base)))
         await compare_answers(servers, fixtures)
         for server in servers:  # warm up: parser caches, pools, the JIT, every worker
             await drive(server, [json.dumps(request_for(server.name, k, a)).encode()
@@ -606,6 +613,8 @@ async def main() -> int:
     parser.add_argument("--servers", default="peer,w1,w2,w1-std,w2-std",
                         help="peer (PostGraphile), w1/w2 (ikz serve, asyncio+h11), w1-std/w2-std (uvloop+httptools)")
     parser.add_argument("--no-peer", action="store_true", help="measure only this service")
+    parser.add_argument("--base", metavar="DIR", help="also serve another checkout as `base` (1 worker, its default "
+                        "loop and parser), e.g. `git worktree add /tmp/before HEAD~1`: before/after in one run")
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     args.workloads = [w.strip() for w in args.workloads.split(",")]
