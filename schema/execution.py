@@ -30,6 +30,7 @@ from typing import Any, Callable
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -141,6 +142,21 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if any(n.selection_set for n in nodes):
                 raise NOT_PLAIN
             coerce = type_.coerce_output_value
+            wrapped = getattr(type_, "wrapped_cls", None)
+            if isinstance(type_, GraphQLEnumType) and wrapped is not None:
+                # strawberry's enum type finds a member's name by a loop over all values; a dict here
+                names = {value.value: name for name, value in type_.values.items()}
+
+                def complete_enum(value):
+                    if value is None:
+                        return None
+                    if isinstance(value, wrapped):
+                        return names[value.value]
+                    out = coerce(value)
+                    if out is None or out is Undefined:
+                        raise NOT_PLAIN
+                    return out
+                return complete_enum
 
             def complete_leaf(value):
                 if value is None:
