@@ -200,7 +200,7 @@ async def test_the_plain_subtree_is_compiled_once_and_used():
     from strawberry.extensions import ParserCache
 
     schema = strawberry.Schema(query=TreeQuery, types=[Town, Club], execution_context_class=PlainFieldExecutionContext,
-                               extensions=[ParserCache(maxsize=8)])  # as schema/build.py: one document per query text
+                               extensions=[lambda: ParserCache(maxsize=8)])  # as schema/build.py: one document per query text
     execution._plans.clear()
     await schema.execute(TREE, variable_values={"broken": False})
     planned = {pinned[2][0].name.value: plan is not None for pinned, plan in execution._plans.values()}
