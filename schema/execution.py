@@ -191,8 +191,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 getter, complete = self._compile_field(object_type, tuple(field_nodes))
                 fields.append((response_key, getter, complete))
 
+        is_type_of = object_type.is_type_of  # as graphql-core: checked only where the type has one
+
         def complete_object(value):
-            if not isinstance(value, origin) or get_strawberry_type_cast(value) is not None:
+            if is_type_of is not None and not is_type_of(value, None):  # strawberry's ignores info
                 raise NOT_PLAIN
             out = {}
             for response_key, getter, complete in fields:
@@ -243,7 +245,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 name = custom(value, None, abstract_type)  # a resolve_type that needs info takes the normal path
             else:
                 matches = [n for n, origin in origins if isinstance(value, origin)]
-                if len(matches) != 1:
+                if len(matches) != 1 or get_strawberry_type_cast(value) is not None:
                     raise NOT_PLAIN
                 name = matches[0]
             if not isinstance(name, str) or name not in by_name:
