@@ -526,6 +526,10 @@ async def prepare(admin_url: str, size: int, var_dir: Path) -> tuple[str, Fixtur
         forms = await conn.execute_query_dict("SELECT DISTINCT legal_form_id AS code FROM cooperation "
                                               "WHERE legal_form_id IS NOT NULL ORDER BY 1")
         total = (await conn.execute_query_dict("SELECT COUNT(*) AS n FROM cooperation"))[0]["n"]
+    except BaseException:
+        await db.close_db()
+        await db.drop_database(url, admin_url)
+        raise
     finally:
         await db.close_db()
     words = [SEARCH_WORD, *[w for w in MIX_WORDS if w != SEARCH_WORD]]
