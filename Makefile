@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed schema bench load clean
+.PHONY: run test install migrate seed schema bench load peer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: install
 # Loopback load against `ikz serve --workers 2` on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL or the local server).
 load: install
 	$(BIN)/python bench/load.py
+
+# This service against PostGraphile 4 (npx; skipped with the reason without Node.js) on one PostgreSQL database.
+peer: install
+	$(BIN)/python bench/peer.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -94,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("--workers must be at least 1.", file=sys.stderr)
         return 2
-    return serve(args.host, args.port, args.workers, args.graceful_timeout)
+    return serve(args.host, args.port, args.workers, args.graceful_timeout, args.loop, args.http)
 
 
 @command("check")
@@ -278,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM, seconds to let requests in flight finish (default 30)")
+    serve.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                       help="event loop (default auto: uvloop when installed)")
+    serve.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto",
+                       help="HTTP parser (default auto: httptools when installed)")
     sub.add_parser("check", help="validate the configuration before going live (SMTP, URL, secret, database)")
     sub.add_parser("migrate", help="apply pending database migrations (none pending: nothing changes)")
     seed = sub.add_parser("seed", help="load the seed data; idempotent, and corrects values seeded earlier")

@@ -46,11 +46,16 @@ else:  # pragma: no cover
     NoDelayHttpToolsProtocol = None
 
 
-def http_protocol() -> type:
+def http_protocol(choice: str = "auto") -> type:
+    """The protocol class for `--http`: httptools when installed (auto), or the one asked for."""
+    if choice == "h11":
+        return NoDelayH11Protocol
+    if choice == "httptools" and NoDelayHttpToolsProtocol is None:
+        raise SystemExit("--http httptools: the httptools package is not installed.")
     return NoDelayHttpToolsProtocol or NoDelayH11Protocol
 
 
-def serve(host: str, port: int, workers: int, graceful_timeout: float) -> int:
+def serve(host: str, port: int, workers: int, graceful_timeout: float, loop: str = "auto", http: str = "auto") -> int:
     import uvicorn
 
     from ikz.observability import logging_config
@@ -71,7 +76,8 @@ def serve(host: str, port: int, workers: int, graceful_timeout: float) -> int:
             host=host,
             port=port,
             workers=workers if workers > 1 else None,
-            http=http_protocol(),
+            http=http_protocol(http),
+            loop=loop,  # auto: uvloop when installed
             log_config=logging_config(settings.log_format),
             access_log=False,  # ikz.access writes one line per request, with the request id, tokens redacted
             proxy_headers=False,  # the app applies FORWARDED_ALLOW_IPS itself (ikz/app.py)

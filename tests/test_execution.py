@@ -95,3 +95,116 @@ async def test_a_value_that_cannot_be_coerced_gives_the_same_error(schema):
     assert result.data is None
     assert [e.path for e in result.errors] == [["items", 1, "broken"]]
     assert "Int cannot represent" in result.errors[0].message
+
+
+# --- whole plain subtrees (lists of objects, interfaces, fragments) ---------------------------------
+
+
+@strawberry.interface
+class Party:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class Town(Party):
+    ags: str | None
+
+
+@strawberry.type
+class Club(Party):
+    members: int
+
+
+@strawberry.type
+class Link:
+    role: Colour
+    party: Party
+    note: str | None = None
+
+    @strawberry.field
+    def label(self) -> str:  # a resolver that takes only self: plain too
+        return f"{self.role.value}:{self.party.name}"
+
+
+@strawberry.type
+class Page:
+    links: list[Link]
+    tags: list[str]
+    required: str  # holds None in one test: the non-null error must be the stock one
+
+
+@strawberry.type
+class TreeQuery:
+    @strawberry.field
+    def page(self, broken: bool = False) -> Page:
+        links = [Link(role=Colour.RED, party=Town(id=strawberry.ID("1"), name="Selm", ags="05978032")),
+                 Link(role=Colour.RED, party=Club(id=strawberry.ID("2"), name="TuS", members=40), note="n")]
+        return Page(links=links, tags=["a", "b"], required=None if broken else "yes")  # type: ignore[arg-type]
+
+
+TREE = """
+query Tree($broken: Boolean!) {
+  page(broken: $broken) {
+    tags
+    required
+    links {
+      kind: __typename
+      role label note
+      party { __typename id ...Named ... on Town { ags } ... on Club { members id } }
+      party { name }
+    }
+  }
+}
+fragment Named on Party { name }
+"""
+
+
+@pytest.fixture(params=["plain", "stock"])
+def tree_schema(request):
+    kwargs = {"execution_context_class": PlainFieldExecutionContext} if request.param == "plain" else {}
+    return strawberry.Schema(query=TreeQuery, types=[Town, Club], **kwargs)
+
+
+async def test_plain_subtrees_with_interfaces_fragments_aliases_and_resolvers(tree_schema):
+    result = await tree_schema.execute(TREE, variable_values={"broken": False})
+    assert result.errors is None
+    assert result.data == {"page": {"tags": ["a", "b"], "required": "yes", "links": [
+        {"kind": "Link", "role": "RED", "label": "red:Selm", "note": None,
+         "party": {"__typename": "Town", "id": "1", "name": "Selm", "ags": "05978032"}},
+        {"kind": "Link", "role": "RED", "label": "red:TuS", "note": "n",
+         "party": {"__typename": "Club", "id": "2", "name": "TuS", "members": 40}},
+    ]}}
+    # the key order of the answer is the order of the query, as in stock graphql-core
+    assert list(result.data["page"]["links"][1]["party"]) == ["__typename", "id", "name", "members"]
+
+
+async def test_a_null_in_a_non_null_field_of_a_plain_subtree_gives_the_stock_error(tree_schema):
+    result = await tree_schema.execute(TREE, variable_values={"broken": True})
+    assert result.data is None
+    assert [e.path for e in result.errors] == [["page", "required"]]
+    assert "Cannot return null for non-nullable field Page.required" in result.errors[0].message
+
+
+async def test_skip_and_include_are_honoured_below_a_plain_field(tree_schema):
+    query = "query($no: Boolean!) { page { links { role note @skip(if: $no) party { name @include(if: $no) } } } }"
+    skipped = await tree_schema.execute(query, variable_values={"no": True})
+    shown = await tree_schema.execute(query, variable_values={"no": False})
+    assert skipped.data["page"]["links"][1] == {"role": "RED", "party": {"name": "TuS"}}
+    assert shown.data["page"]["links"][1] == {"role": "RED", "note": "n", "party": {}}
+
+
+async def test_the_plain_subtree_is_compiled_once_and_used():
+    from schema import execution
+
+    from strawberry.extensions import ParserCache
+
+    schema = strawberry.Schema(query=TreeQuery, types=[Town, Club], execution_context_class=PlainFieldExecutionContext,
+                               extensions=[lambda: ParserCache(maxsize=8)])  # as schema/build.py: one document per query text
+    execution._plans.clear()
+    await schema.execute(TREE, variable_values={"broken": False})
+    planned = {pinned[2][0].name.value: plan is not None for pinned, plan in execution._plans.values()}
+    assert planned == {"page": False, "tags": True, "required": True, "links": True}  # links: one pass, no descent
+    count = len(execution._plans)
+    await schema.execute(TREE, variable_values={"broken": False})
+    assert len(execution._plans) == count  # the parsed document is the same object: no new plans

@@ -97,13 +97,16 @@ async def load_municipality(info: Info, organization_id: int | None) -> Municipa
     return organization_object(view) if view and view.is_municipal else None
 
 
+_MUNICIPALITY_KINDS = {k: MunicipalityKind(k.value) for k in OrganizationKind if k is not OrganizationKind.OTHER}
+
+
 def organization_object(view: OrganizationView) -> Municipality | ExternalOrganization:
     if view.kind is OrganizationKind.OTHER:
         return ExternalOrganization(id=strawberry.ID(str(view.id)), name=view.name)
     return Municipality(
         id=strawberry.ID(str(view.id)),
         name=view.name,
-        kind=MunicipalityKind(view.kind.value),
+        kind=_MUNICIPALITY_KINDS[view.kind],
         ags=view.ags,
         parent_id=view.parent_id,
     )
