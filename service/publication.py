@@ -31,7 +31,7 @@ class DataVersion(Model):
 
     class Meta:
         table = "data_version"
-        table_description = "The version of the published data (service/publication.py); one row"
+        table_description = "The version of the published data, one row (service/publication.py)"
 
 
 async def bump() -> None:

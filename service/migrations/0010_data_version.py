@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(primary_key=True, unique=True, db_index=True)),
                 ('version', fields.BigIntField(default=1)),
             ],
-            options={'table': 'data_version', 'app': 'ikz', 'pk_attr': 'id', 'table_description': 'The version of the published data (service/publication.py); one row'},
+            options={'table': 'data_version', 'app': 'ikz', 'pk_attr': 'id', 'table_description': 'The version of the published data, one row (service/publication.py)'},
             bases=['Model'],
         ),
         ops.RunSQL("INSERT INTO data_version (id, version) VALUES (1, 1)", "DELETE FROM data_version"),
