@@ -24,6 +24,7 @@ from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
+from schema.response_cache import DataVersionRead
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
@@ -61,6 +62,7 @@ def security_extensions(settings: Settings) -> list:
         # After the validation cache: these depend on the variables (first: $n).
         StrictVariables,
         lambda: QueryCostLimit(settings.max_query_cost),
+        DataVersionRead,  # after the limits (schema/response_cache.py)
     ]
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))

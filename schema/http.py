@@ -61,6 +61,7 @@ _parsed: contextvars.ContextVar[Any] = contextvars.ContextVar("ikz_graphql_reque
 class CacheSlot:
     key: tuple
     etag: str
+    document: Any
 
     def headers(self) -> dict[str, str]:
         return {"Cache-Control": PUBLIC, "ETag": self.etag, "Vary": VARY}
@@ -110,7 +111,7 @@ class GraphQLView(GraphQL):
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:
         with count_queries() as counter:
             request.state.sql_counter = counter
-            request.state.cache_slot = None
+            request.state.cache_slot = request.state.cache_pending = None
             queued = track_queued()
             parsed = _parsed.set(None)
             kwargs = {}
@@ -122,8 +123,7 @@ class GraphQLView(GraphQL):
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     response = await self._from_cache(request)
                     if response is None:
-                        response = await super().run(request, **kwargs)
-                        self._remember(request, response)
+                        response = self._remember(request, await super().run(request, **kwargs))
             except TimeoutError:
                 seconds = self.settings.request_timeout_seconds
                 logger.warning("request stopped after %s s", seconds)
@@ -178,13 +178,16 @@ class GraphQLView(GraphQL):
         operation = document.operation(data.operation_name) if document is not None else None
         if operation is None or not operation.cacheable:
             return None
-        version = await publication.current()  # before the operation runs: see schema/response_cache.py
         media_type = GRAPHQL_RESPONSE_JSON if _prefers_graphql_response_json(request) else "application/json"
-        key = cache_key(document, data.operation_name, data.variables, version, media_type)
-        slot = request.state.cache_slot = CacheSlot(key, etag_for(self.fingerprint, key))
+        if not document.validated:
+            # Never run here before: the version is read only once the document has passed validation and
+            # the limits (DataVersionRead, still before execution), so a refused request costs no statement.
+            request.state.cache_pending = lambda: self._open_slot(request, document, data, media_type)
+            return None
+        slot = await self._open_slot(request, document, data, media_type)
         if request.method == "GET" and matches(request.headers.get("if-none-match"), slot.etag):
             return Response(status_code=304, headers=slot.headers())
-        entry = self.response_cache.get(key)
+        entry = self.response_cache.get(slot.key)
         if entry is None:
             return None
         body = entry.body
@@ -194,11 +197,23 @@ class GraphQLView(GraphQL):
             body = orjson.dumps(answer)
         return Response(body, media_type=entry.media_type, headers=slot.headers())
 
-    def _remember(self, request: Request, response: Response) -> None:
+    async def _open_slot(self, request: Request, document, data: GraphQLRequestData, media_type: str) -> CacheSlot:
+        version = await publication.current()  # before the operation runs: see schema/response_cache.py
+        key = cache_key(document, data.operation_name, data.variables, version, media_type)
+        slot = request.state.cache_slot = CacheSlot(key, etag_for(self.fingerprint, key), document)
+        return slot
+
+    def _remember(self, request: Request, response: Response) -> Response:
+        """Keep a cacheable answer; a GET that already holds it gets 304 instead."""
         slot = request.state.cache_slot
-        if slot is not None and response.status_code == 200 and response.headers.get("etag") == slot.etag \
-                and response.background is None:
-            self.response_cache.put(slot.key, Entry(bytes(response.body), response.media_type or "application/json"))
+        if slot is None or response.status_code != 200 or response.headers.get("etag") != slot.etag \
+                or response.background is not None:
+            return response
+        slot.document.validated = True
+        self.response_cache.put(slot.key, Entry(bytes(response.body), response.media_type or "application/json"))
+        if request.method == "GET" and matches(request.headers.get("if-none-match"), slot.etag):
+            return Response(status_code=304, headers=slot.headers())
+        return response
 
     async def execute_single(self, *args, **kwargs) -> ExecutionResult:
         try:

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 
 import orjson
 from cachetools import LRUCache
+from strawberry.extensions import SchemaExtension
 from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode, parse
 from graphql.language import OperationType, print_ast
+
+from service import publication
 
 # Root fields whose answer to an anonymous reader is a function of the published data alone.
 # tests/test_response_cache.py fails when a Query field is in neither set, so a new one is decided on.
@@ -44,7 +47,7 @@ class Operation:
     cacheable: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class Document:
     """What the cache needs to know about a document, worked out once per text."""
 
@@ -52,32 +55,34 @@ class Document:
     operations: dict[str, Operation]  # by name
     single: Operation | None  # the document's only operation (what a request without operationName runs)
     size: int
+    validated: bool = False  # answered without error once: passes validation (and, as then, the limits)
 
     def operation(self, name: str | None) -> Operation | None:
         return self.single if name is None else self.operations.get(name)
 
 
-def _root_fields(selection_set, fragments: dict, seen: set[str]) -> set[str] | None:
+def _root_fields(selection_set, fragments: dict, memo: dict[str, set[str] | None]) -> set[str] | None:
+    """The field names a selection set asks for at its own level, through fragments (each walked once:
+    a fragment bomb spreading F1 twice, F1 spreading F2 twice, … stays linear)."""
     names: set[str] = set()
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)
-        elif isinstance(selection, InlineFragmentNode):
-            inner = _root_fields(selection.selection_set, fragments, seen)
-            if inner is None:
-                return None
-            names |= inner
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            inner = _root_fields(selection.selection_set, fragments, memo)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
-            if name in seen:
-                continue
-            fragment = fragments.get(name)
-            if fragment is None:
-                return None  # invalid; the normal path says so
-            inner = _root_fields(fragment.selection_set, fragments, seen | {name})
-            if inner is None:
-                return None
-            names |= inner
+            if name not in memo:
+                memo[name] = set()  # a cycle (invalid anyway) ends here
+                fragment = fragments.get(name)
+                memo[name] = None if fragment is None else _root_fields(fragment.selection_set, fragments, memo)
+            inner = memo[name]
+        else:
+            inner = None
+        if inner is None:
+            return None  # invalid; the normal path says so
+        names |= inner
     return names
 
 
@@ -91,7 +96,7 @@ def analyse(text: str, max_tokens: int) -> Document | None:
                  and getattr(d, "name", None) is not None}
 
     def describe(definition: OperationDefinitionNode) -> Operation:
-        roots = _root_fields(definition.selection_set, fragments, set())
+        roots = _root_fields(definition.selection_set, fragments, {})
         return Operation(definition.operation, definition.operation is OperationType.QUERY
                          and roots is not None and roots <= CACHEABLE_ROOT_FIELDS)
 
@@ -151,6 +156,22 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 class Entry:
     body: bytes
     media_type: str
+
+
+class DataVersionRead(SchemaExtension):
+    """Reads the data version for a cacheable request whose document this process has not answered yet.
+
+    Its hook runs after validation and the limits (which are `on_validate`) and before execution, so a
+    request that is refused costs no statement, and the version is still read before the data.
+    """
+
+    async def on_execute(self):
+        request = getattr(self.execution_context.context, "request", None)
+        pending = getattr(request.state, "cache_pending", None) if request is not None else None
+        if pending is not None:
+            request.state.cache_pending = None
+            await pending()
+        yield
 
 
 class ResponseCache:
