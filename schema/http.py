@@ -182,9 +182,9 @@ class GraphQLView(GraphQL):
         if not document.validated:
             # Never run here before: the version is read only once the document has passed validation and
             # the limits (DataVersionRead, still before execution), so a refused request costs no statement.
-            request.state.cache_pending = lambda: self._open_slot(request, document, data, media_type)
+            request.state.cache_pending = lambda: self._open_slot(request, document, operation, data, media_type)
             return None
-        slot = await self._open_slot(request, document, data, media_type)
+        slot = await self._open_slot(request, document, operation, data, media_type)
         if request.method == "GET" and matches(request.headers.get("if-none-match"), slot.etag):
             return Response(status_code=304, headers=slot.headers())
         entry = self.response_cache.get(slot.key)
@@ -197,9 +197,10 @@ class GraphQLView(GraphQL):
             body = orjson.dumps(answer)
         return Response(body, media_type=entry.media_type, headers=slot.headers())
 
-    async def _open_slot(self, request: Request, document, data: GraphQLRequestData, media_type: str) -> CacheSlot:
+    async def _open_slot(self, request: Request, document, operation, data: GraphQLRequestData,
+                         media_type: str) -> CacheSlot:
         version = await publication.current()  # before the operation runs: see schema/response_cache.py
-        key = cache_key(document, data.operation_name, data.variables, version, media_type)
+        key = cache_key(document, operation, data.variables, version, media_type)
         slot = request.state.cache_slot = CacheSlot(key, etag_for(self.fingerprint, key), document)
         return slot
 
@@ -209,7 +210,7 @@ class GraphQLView(GraphQL):
         if slot is None or response.status_code != 200 or response.headers.get("etag") != slot.etag \
                 or response.background is not None:
             return response
-        slot.document.validated = True
+        self.documents.mark_validated(slot.document)
         self.response_cache.put(slot.key, Entry(bytes(response.body), response.media_type or "application/json"))
         if request.method == "GET" and matches(request.headers.get("if-none-match"), slot.etag):
             return Response(status_code=304, headers=slot.headers())

@@ -43,6 +43,7 @@ ENTRY_OVERHEAD = 256  # bytes counted per entry besides the answer (key, tuple, 
 
 @dataclass(frozen=True)
 class Operation:
+    name: str  # "" for an anonymous operation
     kind: OperationType
     cacheable: bool
 
@@ -55,7 +56,7 @@ class Document:
     operations: dict[str, Operation]  # by name
     single: Operation | None  # the document's only operation (what a request without operationName runs)
     size: int
-    validated: bool = False  # answered without error once: passes validation (and, as then, the limits)
+    validated: bool = False  # answered without error once (this text or one that normalises the same)
 
     def operation(self, name: str | None) -> Operation | None:
         return self.single if name is None else self.operations.get(name)
@@ -97,7 +98,8 @@ def analyse(text: str, max_tokens: int) -> Document | None:
 
     def describe(definition: OperationDefinitionNode) -> Operation:
         roots = _root_fields(definition.selection_set, fragments, {})
-        return Operation(definition.operation, definition.operation is OperationType.QUERY
+        return Operation(definition.name.value if definition.name else "", definition.operation,
+                         definition.operation is OperationType.QUERY
                          and roots is not None and roots <= CACHEABLE_ROOT_FIELDS)
 
     described = [(d, describe(d)) for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -113,6 +115,11 @@ class Documents:
     def __init__(self, max_bytes: int, max_tokens: int) -> None:
         self._cache: LRUCache = LRUCache(maxsize=max(max_bytes, 1), getsizeof=lambda d: d.size if d else 64)
         self.max_tokens = max_tokens
+        self._validated: LRUCache = LRUCache(maxsize=4096)  # digests of documents answered without error
+
+    def mark_validated(self, document: Document) -> None:
+        document.validated = True
+        self._validated[document.digest] = True
 
     def get(self, text: str) -> Document | None:
         try:
@@ -120,6 +127,8 @@ class Documents:
         except KeyError:
             pass
         document = analyse(text, self.max_tokens)
+        if document is not None and document.digest in self._validated:
+            document.validated = True
         try:
             self._cache[text] = document
         except ValueError:  # larger than the whole cache
@@ -127,13 +136,13 @@ class Documents:
         return document
 
 
-def cache_key(document: Document, operation_name: str | None, variables: dict | None, version: int,
+def cache_key(document: Document, operation: Operation, variables: dict | None, version: int,
               media_type: str) -> tuple:
     try:
         canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         canonical = repr(variables).encode()
-    return (document.digest, operation_name or "", canonical, version, media_type)
+    return (document.digest, operation.name, canonical, version, media_type)
 
 
 def etag_for(fingerprint: str, key: tuple) -> str:
