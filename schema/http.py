@@ -204,6 +204,17 @@ class GraphQLView(GraphQL):
         slot = request.state.cache_slot = CacheSlot(key, etag_for(self.fingerprint, key), document)
         return slot
 
+    async def page_cache_key(self, request: Request, text: str, operation_name: str | None,
+                             variables: dict | None) -> tuple | None:
+        """For a page's in-process operation (ikz/web/base.py): the response-cache key, or None if not cacheable."""
+        if not self.response_cache.enabled or session_token(request) is not None:
+            return None
+        document = self.documents.get(text)
+        operation = document.operation(operation_name) if document is not None else None
+        if operation is None or not operation.cacheable:
+            return None
+        return cache_key(document, operation, variables, await publication.current(), "page")
+
     def _remember(self, request: Request, response: Response) -> Response:
         """Keep a cacheable answer; a GET that already holds it gets 304 instead."""
         slot = request.state.cache_slot

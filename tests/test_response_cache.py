@@ -251,3 +251,19 @@ def test_the_cache_evicts_the_least_recently_used_by_bytes():
     assert not cache.put(("big",), Entry(b"z" * 5000, "application/json")) and cache.get(("big",)) is None
     off = ResponseCache(0)
     assert not off.put(("k",), Entry(b"x", "application/json")) and off.get(("k",)) is None
+
+
+async def test_anonymous_pages_share_the_cache_and_show_changes_at_once(app, client, gql, admin):
+    cache = app.state.graphql_view.response_cache
+    coop_id = await first_cooperation(client)
+    await edit_description(gql, admin, coop_id, "Seite vorher")  # a new version: no entry for the page yet
+    client.cookies.clear()
+    before = len(cache)
+    first = await client.get(f"/cooperations/{coop_id}")
+    kept = len(cache)
+    assert kept > before
+    second = await client.get(f"/cooperations/{coop_id}")
+    assert first.status_code == second.status_code == 200 and len(cache) == kept  # answered from the entry
+    await edit_description(gql, admin, coop_id, "Seite sofort frisch")
+    client.cookies.clear()
+    assert "Seite sofort frisch" in (await client.get(f"/cooperations/{coop_id}")).text
