@@ -44,8 +44,8 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     from service.sql import fetch
 
     bergkamen = str((await fetch("SELECT id FROM organization WHERE name = ?", ["Bergkamen"]))[0]["id"])
-    coop = str((await fetch("SELECT id FROM cooperation WHERE key = ?", ["unna-kommunen-07"]))[0]["id"])
-    watched: list[str] = [coop]
+    seeded = str((await fetch("SELECT id FROM cooperation WHERE key = ?", ["unna-kommunen-07"]))[0]["id"])
+    watched: list[str] = [seeded]
 
     async def snapshot() -> dict:
         result = await gql(SNAPSHOT, {"org": bergkamen}, headers=UNCACHED)
@@ -83,6 +83,12 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     admin = {"authorization": "Bearer " + (await step(LOGIN, {"u": admin_name, "p": admin_password})
                                            ).data["login"]["token"]}
     approver = await login(*await make_user("APPROVER"))
+    # The scenario's own cooperation (Bergkamen a partner); the seeded ones stay as seeded for other tests.
+    template = await cooperation_input(gql, seeded)
+    made = await step("mutation($i: CooperationInput!) { createCooperation(input: $i) { id } }",
+                      {"i": {**template, "title": unique("Versionsprobe ")}}, admin)
+    coop = made.data["createCooperation"]["id"]
+    watched.append(coop)
 
     # A contact person: created, invited again, activated, confirmed (public now), password changed.
     first = contact_input(unique("Versionsprobe"))
@@ -103,7 +109,6 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     proposal = await step(PROPOSE, {"id": coop, "i": {**await cooperation_input(gql, coop), "notes": "Probe"},
                                     "v": version["version"]}, person)
     await step(REJECT, {"id": proposal.data["proposeCooperationChange"]["id"], "r": "Nicht belegt"}, approver)
-    template = await cooperation_input(gql, coop)
     new = await step("mutation($i: CooperationInput!) { proposeCooperation(input: $i) { id } }",
                      {"i": {**template, "title": unique("Neue Versionsprobe ")}}, person)
     approved = await step("mutation($id: ID!) { approveChange(id: $id) { cooperation { id } } }",
@@ -115,9 +120,6 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     await step("""mutation($id: ID!, $i: CooperationInput!, $v: Int!) { updateCooperation(id: $id, input: $i,
                  baseVersion: $v) { version } }""",
                {"id": coop, "i": {**template, "description": unique("Direkt ")}, "v": version["version"]}, admin)
-    made = await step("mutation($i: CooperationInput!) { createCooperation(input: $i) { id } }",
-                      {"i": {**template, "title": unique("Direkt angelegt ")}}, admin)
-    watched.append(made.data["createCooperation"]["id"])
 
     # Staff accounts, the import, invitations and mail.
     staff = await step("""mutation($u: String!, $e: String!) { createStaffAccount(username: $u, email: $e,

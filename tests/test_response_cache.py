@@ -12,7 +12,7 @@ import pytest
 
 from schema.response_cache import CACHEABLE_ROOT_FIELDS, UNCACHED_ROOT_FIELDS, Entry, ResponseCache
 from service import publication
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, unique
 from tests.test_approvals import cooperation_input
 
 LIST = """query List($n: Int!) { cooperations(first: $n) { totalCount edges { node { id title legalForm { code }
@@ -43,6 +43,15 @@ async def get(client, headers=None, **params):
 async def first_cooperation(client) -> str:
     body = (await post(client, "{ cooperations(first: 1) { edges { node { id } } } }")).json()
     return body["data"]["cooperations"]["edges"][0]["node"]["id"]
+
+
+async def own_cooperation(client, gql, admin) -> str:
+    """A cooperation of this test's own (the seeded ones stay as seeded for the tests that compare them)."""
+    template = await cooperation_input(gql, await first_cooperation(client))
+    created = await gql("mutation($i: CooperationInput!) { createCooperation(input: $i) { id } }",
+                        {"i": {**template, "title": unique("Cache-Probe ")}}, headers=admin)
+    assert not created.errors, created.errors
+    return created.data["createCooperation"]["id"]
 
 
 async def edit_description(gql, admin, coop_id: str, text: str) -> None:
@@ -84,7 +93,7 @@ async def test_a_repeated_anonymous_query_is_answered_from_the_cache_with_the_sa
 
 
 async def test_changes_are_seen_at_once(client, gql, admin, confirmed_contact):
-    coop_id = await first_cooperation(client)
+    coop_id = await own_cooperation(client, gql, admin)
     before = (await post(client, PROFILE, {"id": coop_id})).json()
     assert (await post(client, PROFILE, {"id": coop_id})).json()["extensions"]["sqlQueries"] == 1  # cached
     await edit_description(gql, admin, coop_id, "Frisch bearbeitet")
@@ -136,7 +145,7 @@ async def test_errors_mutations_and_token_queries_are_not_kept(client, gql):
 
 
 async def test_get_queries_revalidate_with_304(client, gql, admin):
-    coop_id = await first_cooperation(client)
+    coop_id = await own_cooperation(client, gql, admin)
     first = await get(client, query=PROFILE, variables={"id": coop_id}, operationName="Profile")
     assert first.status_code == 200 and first.json()["data"]["cooperation"]["id"] == coop_id
     etag = first.headers["etag"]
@@ -212,7 +221,7 @@ async def test_two_instances_on_one_database_serve_fresh_answers(settings, gql, 
     apps = [create_app(settings, manage_db=False) for _ in range(2)]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url=BASE_URL) as a, \
             httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url=BASE_URL) as b:
-        coop_id = await first_cooperation(a)
+        coop_id = await own_cooperation(a, gql, admin)
         for http in (a, b, a, b):
             assert (await post(http, PROFILE, {"id": coop_id})).status_code == 200
         assert (await post(b, PROFILE, {"id": coop_id})).json()["extensions"]["sqlQueries"] == 1
@@ -228,7 +237,7 @@ async def test_two_instances_on_one_database_serve_fresh_answers(settings, gql, 
 
 async def test_reads_racing_an_edit_never_keep_the_old_answer_under_the_new_version(client, gql, admin):
     """Reads run while an edit commits; afterwards every read, cached or not, shows the edit."""
-    coop_id = await first_cooperation(client)
+    coop_id = await own_cooperation(client, gql, admin)
     for round_ in range(3):
         text = f"Wettlauf {round_}"
         reads = [post(client, PROFILE, {"id": coop_id}) for _ in range(12)]
@@ -255,7 +264,7 @@ def test_the_cache_evicts_the_least_recently_used_by_bytes():
 
 async def test_anonymous_pages_share_the_cache_and_show_changes_at_once(app, client, gql, admin):
     cache = app.state.graphql_view.response_cache
-    coop_id = await first_cooperation(client)
+    coop_id = await own_cooperation(client, gql, admin)
     await edit_description(gql, admin, coop_id, "Seite vorher")  # a new version: no entry for the page yet
     client.cookies.clear()
     before = len(cache)
