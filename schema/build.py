@@ -62,7 +62,6 @@ def security_extensions(settings: Settings) -> list:
         # After the validation cache: these depend on the variables (first: $n).
         StrictVariables,
         lambda: QueryCostLimit(settings.max_query_cost),
-        DataVersionRead,  # after the limits (schema/response_cache.py)
     ]
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE))
@@ -71,7 +70,7 @@ def security_extensions(settings: Settings) -> list:
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions = security_extensions(settings)
+    extensions = [*security_extensions(settings), DataVersionRead]  # after the limits (schema/response_cache.py)
     return IkzSchema(
         query=Query,
         mutation=Mutation,
