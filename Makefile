@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/catalogue.py
 	$(BIN)/python bench/onboarding.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/cache.py
 
 # Loopback load against `ikz serve --workers 2` on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL or the local server).
 load: install

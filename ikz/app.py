@@ -27,6 +27,20 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+def known_documents(settings: Settings) -> dict[str, str]:
+    """sha256 -> document: the pages' operations and TRUSTED_DOCUMENTS_PATHS (schema/persisted.py)."""
+    from pathlib import Path
+
+    from schema.persisted import load_trusted
+    from service.config import ConfigError
+    from ikz.web.base import OPERATIONS
+
+    try:
+        return load_trusted([OPERATIONS, *(Path(p) for p in settings.trusted_documents_paths)])
+    except ValueError as exc:
+        raise ConfigError(f"TRUSTED_DOCUMENTS_PATHS: {exc}") from None
+
+
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
     """Build the app. With manage_db=False the caller owns the database connections (tests)."""
     from schema import build_schema
@@ -35,7 +49,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     settings = settings or get_settings()
     if not settings.is_production:
         db.install_query_counting()
-    view = observability.observed_view(GraphQLView)(build_schema(settings), settings)
+    view = observability.observed_view(GraphQLView)(build_schema(settings), settings,
+                                                    known_documents=known_documents(settings))
     web_routes.install_offline_graphiql(view)
 
     @asynccontextmanager

@@ -112,10 +112,26 @@ def check_operations(settings: Settings) -> list[Result]:
     return results
 
 
+def check_documents(settings: Settings) -> Result:
+    from ikz.app import known_documents
+    from service.config import ConfigError
+
+    name = "TRUSTED_DOCUMENTS_ONLY"
+    try:
+        documents = known_documents(settings)
+    except ConfigError as exc:
+        return Result(FAIL, name, str(exc))
+    if settings.trusted_documents_only:
+        return Result(OK, name, f"on: only {len(documents)} trusted documents run (the pages' operations"
+                                f"{' and TRUSTED_DOCUMENTS_PATHS' if settings.trusted_documents_paths else ''})")
+    return Result(OK, name, f"off: any document runs (within the limits); {len(documents)} known by hash")
+
+
 async def run_checks(settings: Settings, *, secret_from_env: bool) -> list[Result]:
     results = [Result(OK, "APP_ENV", settings.app_env), check_secret(settings, secret_from_env),
                check_public_base_url(settings)]
     results += await check_database(settings)
     results.append(await check_smtp(settings))
     results += check_operations(settings)
+    results.append(check_documents(settings))
     return results

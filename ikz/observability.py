@@ -102,6 +102,14 @@ def observed_view(base: type) -> type:
                 GRAPHQL_LATENCY.labels(operation).observe(time.perf_counter() - started)
             return response
 
+        async def _from_cache(self, request):
+            response = await super()._from_cache(request)
+            if response is not None:  # a kept answer or a 304 counts as a request of its operation too
+                data = getattr(request.state, "graphql_request_data", None)
+                request.state.graphql_operation = operation_label(getattr(data, "operation_name", None),
+                                                                  getattr(data, "query", None))
+            return response
+
         async def execute_single(self, request, *args, **kwargs):
             request_data = kwargs.get("request_data") or (args[-1] if args else None)
             request.state.graphql_operation = operation_label(getattr(request_data, "operation_name", None),

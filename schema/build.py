@@ -24,6 +24,7 @@ from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
+from schema.response_cache import DataVersionRead
 from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
@@ -69,7 +70,7 @@ def security_extensions(settings: Settings) -> list:
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions = security_extensions(settings)
+    extensions = [*security_extensions(settings), DataVersionRead]  # after the limits (schema/response_cache.py)
     return IkzSchema(
         query=Query,
         mutation=Mutation,

@@ -93,6 +93,11 @@ class Settings:
     request_timeout_seconds: float = 10.0
     max_response_bytes: int = 5_000_000
     cors_allow_origins: tuple[str, ...] = ()
+    # Caching (schema/response_cache.py) and persisted queries (schema/persisted.py)
+    response_cache_bytes: int = 64 * 1024 * 1024  # anonymous answers kept per process; 0: off
+    persisted_queries_bytes: int = 8 * 1024 * 1024  # documents registered by hash (APQ) per process
+    trusted_documents_only: bool = False  # run only the pages' operations and TRUSTED_DOCUMENTS_PATHS
+    trusted_documents_paths: tuple[str, ...] = ()  # extra .graphql files/folders or {sha256: document} JSON
     # Operations
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
     log_format: str = "text"  # or "json"
@@ -200,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                          int(Settings.request_timeout_seconds)),
             max_response_bytes=_int("MAX_RESPONSE_BYTES", env.get("MAX_RESPONSE_BYTES"), Settings.max_response_bytes),
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
+            **_caching(env),
             **_operations(env),
         )
     except ConfigError as exc:
@@ -208,6 +214,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def _caching(env: dict[str, str]) -> dict:
+    values = {
+        "response_cache_bytes": _int("RESPONSE_CACHE_BYTES", env.get("RESPONSE_CACHE_BYTES"),
+                                     Settings.response_cache_bytes),
+        "persisted_queries_bytes": _int("PERSISTED_QUERIES_BYTES", env.get("PERSISTED_QUERIES_BYTES"),
+                                        Settings.persisted_queries_bytes),
+        "trusted_documents_paths": _list(env.get("TRUSTED_DOCUMENTS_PATHS")),
+    }
+    for name in ("response_cache_bytes", "persisted_queries_bytes"):
+        if values[name] < 0:
+            raise ConfigError(f"{name.upper()} must be 0 or more, got {values[name]}")
+    try:
+        values["trusted_documents_only"] = _bool(env.get("TRUSTED_DOCUMENTS_ONLY"), False)
+    except ConfigError as exc:
+        raise ConfigError(f"TRUSTED_DOCUMENTS_ONLY: {exc}") from None
+    return values
 
 
 def _operations(env: dict[str, str]) -> dict:

@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from service import audit
+from service import audit, publication
 from service.accounts import sessions
 from service.accounts.contact_data import ContactData, differences, normalise
 from service.accounts.models import Account, AccountRole, OneTimeToken, Role, Session
@@ -71,6 +71,8 @@ async def confirm_my_data(principal: Principal, data: ContactData, consent: bool
         await audit.record(AuditAction.DATA_CONFIRMED, actor_id=principal.account_id, actor_role=Role.CONTACT.value,
                            subject_type="contact", subject_id=contact.id,
                            details={"changed": [f for f, _, _ in differences(current, data)]})
+        if not differences(current, data):
+            await publication.bump()  # the person is public from now on
     return await Contact.get(id=contact.id)
 
 
@@ -152,6 +154,7 @@ async def delete_my_contact(principal: Principal) -> None:
                         "organization_name": organization.name if organization else None,
                         "deleted_at": german_datetime(moment),
                     }, account_id=approver.id)
+        await publication.bump()  # last: after the record locks (see service/publication.py)
 
 
 def _iso(value) -> str | None:

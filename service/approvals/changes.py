@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from service import audit
+from service import audit, publication
 from service.accounts.contact_data import display_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal, require
@@ -316,4 +316,5 @@ async def edit_cooperation_directly(principal: Principal, cooperation_id: int | 
             subject_type="cooperation", subject_id=cooperation_id,
             details={"changeId": change.id, "version": version, "before": before, "after": data.to_json()},
         )
+        await publication.bump()  # last: after the record locks (see service/publication.py)
     return await Cooperation.get(id=cooperation_id)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from service import audit
+from service import audit, publication
 from service.accounts.contact_data import ContactData, addressed_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal, require
@@ -130,6 +130,7 @@ async def approve(principal: Principal, change_id: int, comment: str | None) -> 
         await _notify_submitter(change, "change_approved", {
             "approved_at": german_datetime(moment), "comment": comment or None, "record_url": record_url,
         })
+        await publication.bump()  # last: after the record locks (see service/publication.py)
     return change
 
 

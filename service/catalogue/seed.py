@@ -22,6 +22,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from service import publication
 from service.catalogue import reference
 from service.catalogue.editing import (
     CooperationData,
@@ -93,6 +94,7 @@ async def load_seeds(directory: Path = DEFAULT_SEED_DIR, *, demo: bool = False) 
         await _corrections(directory, orgs, coops, report)
         if demo:
             await _contacts(directory, orgs, coops, report)
+        await publication.bump()
     reference.forget()
     return report
 
