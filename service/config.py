@@ -93,6 +93,8 @@ class Settings:
     request_timeout_seconds: float = 10.0
     max_response_bytes: int = 5_000_000
     cors_allow_origins: tuple[str, ...] = ()
+    # Documents: the largest file accepted (bytes); checked while the upload is read
+    document_max_bytes: int = 20 * 1024 * 1024
     # Operations
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
     log_format: str = "text"  # or "json"
@@ -199,6 +201,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             request_timeout_seconds=_int("REQUEST_TIMEOUT_SECONDS", env.get("REQUEST_TIMEOUT_SECONDS"),
                                          int(Settings.request_timeout_seconds)),
             max_response_bytes=_int("MAX_RESPONSE_BYTES", env.get("MAX_RESPONSE_BYTES"), Settings.max_response_bytes),
+            document_max_bytes=_int("DOCUMENT_MAX_BYTES", env.get("DOCUMENT_MAX_BYTES"), Settings.document_max_bytes),
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
             **_operations(env),
         )

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "service.approvals.models",
     "service.mail.models",
     "service.audit",
+    "service.documents.models",
 ]
 APP_LABEL = "ikz"
 
