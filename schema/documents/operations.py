@@ -52,7 +52,8 @@ class DocumentMutation:
         who = principal(info, Role.ADMIN, Role.APPROVER)
         cid = parse_id(cooperation_id, "cooperation", field="cooperationId")
         stream, name = _file(file)
-        return document_object(await publishing.attach_document(who, cid, _meta(input), stream, name))
+        return document_object(await publishing.attach_document(
+            who, cid, _meta(input), stream, name, max_bytes=info.context.settings.document_max_bytes))
 
     @strawberry.mutation(description=(
         "Contact person: propose a document for a cooperation your municipality takes part in; it is public "
@@ -62,7 +63,8 @@ class DocumentMutation:
         who = principal(info, Role.CONTACT)
         cid = parse_id(cooperation_id, "cooperation", field="cooperationId")
         stream, name = _file(file)
-        return await change_object(await publishing.propose_document(who, cid, _meta(input), stream, name))
+        return await change_object(await publishing.propose_document(
+            who, cid, _meta(input), stream, name, max_bytes=info.context.settings.document_max_bytes))
 
     @strawberry.mutation(description="ADMIN or APPROVER (in scope): withdraw a published document from the public.")
     async def withdraw_document(self, info: Info, id: strawberry.ID) -> Document:

@@ -73,7 +73,7 @@ async def _lock(cooperation_id: int) -> Cooperation:
 
 
 async def attach_document(principal: Principal, cooperation_id: int, meta: DocumentMeta, stream: BinaryIO,
-                          file_name: str | None) -> Document:
+                          file_name: str | None, *, max_bytes: int | None = None) -> Document:
     """Publish a document on a cooperation at once (ADMIN, or APPROVER in scope). One transaction."""
     require(principal, Role.ADMIN, Role.APPROVER)
     meta = check_meta(meta)
@@ -81,7 +81,7 @@ async def attach_document(principal: Principal, cooperation_id: int, meta: Docum
         raise NotFound(f"No cooperation with id {cooperation_id}.", field="cooperationId")
     if not await in_scope(principal, cooperation_id):
         raise NotAllowed("This cooperation is outside your approval scope.")
-    inspected = await inspect(stream, file_name, get_settings().document_max_bytes)
+    inspected = await inspect(stream, file_name, max_bytes or get_settings().document_max_bytes)
     moment = now()
     async with in_transaction():
         await _lock(cooperation_id)
@@ -109,7 +109,7 @@ def proposal_payload(document: Document) -> dict:
 
 
 async def propose_document(principal: Principal, cooperation_id: int, meta: DocumentMeta, stream: BinaryIO,
-                           file_name: str | None) -> ChangeRequest:
+                           file_name: str | None, *, max_bytes: int | None = None) -> ChangeRequest:
     """A contact person proposes a document for a cooperation of their municipality (a pending change)."""
     from service.approvals.changes import lock_own_contact, submit
 
@@ -121,7 +121,7 @@ async def propose_document(principal: Principal, cooperation_id: int, meta: Docu
         raise NotFound(f"No cooperation with id {cooperation_id}.", field="cooperationId")
     if not await CooperationPartner.exists(cooperation_id=cooperation_id, organization_id=principal.organization_id):
         raise NotAllowed("You may only propose documents for cooperations your municipality takes part in.")
-    inspected = await inspect(stream, file_name, get_settings().document_max_bytes)
+    inspected = await inspect(stream, file_name, max_bytes or get_settings().document_max_bytes)
     moment = now()
     async with in_transaction():
         await lock_own_contact(principal)
