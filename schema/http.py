@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -58,6 +60,9 @@ def _prefers_graphql_response_json(request: Request) -> bool:
 
 # --- multipart uploads ------------------------------------------------------------------------
 
+MAX_UPLOAD_FILES = 5
+# Reading the text of a long PDF takes seconds of CPU: an upload's execution may take this long.
+UPLOAD_TIMEOUT_SECONDS = 120.0
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "authorization")
 MULTIPART_OVERHEAD = 256 * 1024  # the operations and map fields, part headers, boundaries
 
@@ -142,14 +147,23 @@ class GraphQLView(GraphQL):
                 return refused
             request = Request(request.scope, receive=_bounded(request.receive, multipart_limit(self.settings)))
             try:
-                return await self._run(request, context, root_value)
+                # Read (and cache) the form before the request timeout starts: a 20 MB upload over a slow
+                # line takes longer than an answer may. Files beyond 1 MB spool to disk, never to memory.
+                await request.form(max_files=MAX_UPLOAD_FILES, max_fields=20)
             except BodyTooLarge:
+                await request.close()
                 return _too_large(request, self.settings)
+            except (StarletteHTTPException, MultiPartException, ValueError, KeyError):
+                await request.close()
+                return _error_response(request, 400, "The multipart body cannot be read.")
+            try:
+                return await self._run(request, context, root_value, UPLOAD_TIMEOUT_SECONDS)
             finally:
                 await request.close()  # the spooled upload files
         return await self._run(request, context, root_value)
 
-    async def _run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:
+    async def _run(self, request: Request, context: Any = None, root_value: Any = None,
+                   timeout: float | None = None) -> Response:
         with count_queries() as counter:
             request.state.sql_counter = counter
             queued = track_queued()
@@ -159,10 +173,10 @@ class GraphQLView(GraphQL):
             if root_value is not None:
                 kwargs["root_value"] = root_value
             try:
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                seconds = max(self.settings.request_timeout_seconds, timeout or 0)
+                async with asyncio.timeout(seconds):
                     response = await super().run(request, **kwargs)
             except TimeoutError:
-                seconds = self.settings.request_timeout_seconds
                 logger.warning("request stopped after %s s", seconds)
                 response = Response(
                     orjson.dumps(error_body(

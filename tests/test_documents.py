@@ -360,3 +360,11 @@ async def test_documents_cost_is_bounded(gql):
     """100 cooperations with their documents count 10 documents each: within the limit, and nesting stays bounded."""
     result = await gql("{ cooperations(first: 100) { edges { node { documents { id url } } } } }")
     assert not result.errors, result.errors
+
+
+async def test_a_broken_multipart_body_is_a_clear_400(client, admin):
+    response = await client.post("/graphql", headers={**admin, "content-type": "multipart/form-data; boundary=x"},
+                                 content=b"this is not multipart at all")
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["extensions"]["code"], error["message"]) == ("BAD_USER_INPUT", "The multipart body cannot be read.")
