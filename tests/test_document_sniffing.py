@@ -53,3 +53,17 @@ def test_text_comes_out_in_reading_order():
 ])
 def test_file_names_are_cleaned_and_carry_the_real_extension(name, file_type, expected):
     assert sanitise(name, file_type) == expected
+
+
+def test_a_macro_enabled_word_file_is_no_docx():
+    """Same package, its main part declared as macro-enabled (.docm): not accepted as DOCX."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(files.docx())) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                body = body.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
+            target.writestr(item, body)
+    assert detect(io.BytesIO(files.docx())) is DOCX
+    assert detect(io.BytesIO(out.getvalue())) is None

@@ -4,9 +4,9 @@ Why not a library: the maintained sniffers (filetype, puremagic, libmagic) tell 
 apart by looking for "word/" or "xl/" in the first bytes of the zip, which depends on the order
 in which a program wrote the members, and call any other zip "application/zip" or guess. Here the
 zip-based formats are recognised the way their readers do: ODT by its `mimetype` member
-(ODF 1.2, part 3, 3.3), DOCX and XLSX by the main part that `[Content_Types].xml` and the package
-name (`word/document.xml`, `xl/workbook.xml`). Only the allowed types are recognised; everything
-else is None.
+(ODF 1.2, part 3, 3.3), DOCX and XLSX by their main part (`word/document.xml`, `xl/workbook.xml`)
+declared in `[Content_Types].xml` with the plain, not the macro-enabled, content type. Only the
+allowed types are recognised; everything else is None.
 """
 
 from __future__ import annotations
@@ -39,6 +39,21 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ZIP_SIGNATURE = b"PK\x03\x04"
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 MAX_ZIP_MEMBERS = 10_000  # a real office file has a few dozen
+MAX_CONTENT_TYPES_BYTES = 1024 * 1024
+DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def _overrides(xml: bytes) -> dict[str, str]:
+    """PartName → ContentType of the package's [Content_Types].xml (ECMA-376 part 2, 10.1.2.2)."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
+        return {}
+    return {o.get("PartName", ""): o.get("ContentType", "") for o in root.iter(_CONTENT_TYPES_NS + "Override")}
 
 
 def _zip_type(stream: BinaryIO) -> FileType | None:
@@ -55,9 +70,15 @@ def _zip_type(stream: BinaryIO) -> FileType | None:
                         return ODT
                 return None
             if "[Content_Types].xml" in names:
-                if "word/document.xml" in names:
+                info = archive.getinfo("[Content_Types].xml")
+                if info.file_size > MAX_CONTENT_TYPES_BYTES:
+                    return None
+                declared = _overrides(archive.read(info))
+                # The main part must be declared as the plain document: a macro-enabled one (.docm,
+                # .xlsm) names another content type for the same part and is not accepted.
+                if "word/document.xml" in names and declared.get("/word/document.xml") == DOCX_MAIN:
                     return DOCX
-                if "xl/workbook.xml" in names:
+                if "xl/workbook.xml" in names and declared.get("/xl/workbook.xml") == XLSX_MAIN:
                     return XLSX
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError):
         return None
