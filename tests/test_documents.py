@@ -368,3 +368,23 @@ async def test_a_broken_multipart_body_is_a_clear_400(client, admin):
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert (error["extensions"]["code"], error["message"]) == ("BAD_USER_INPUT", "The multipart body cannot be read.")
+
+
+async def test_documents_full_of_distinct_words_are_indexed_within_the_databases_limits(client, gql, admin,
+                                                                                       new_cooperation):
+    """Five documents of 40,000 distinct words each: the index takes a bounded share (a PostgreSQL tsvector
+    holds 1 MB) and the cooperation's own words always stay findable."""
+    import random
+
+    coop = await new_cooperation("Bergkamen")
+    title_word = (await gql("query($id: ID!) { cooperation(id: $id) { title } }", {"id": coop})
+                  ).data["cooperation"]["title"].split()[-1]
+    rng = random.Random(11)
+    for n in range(5):
+        text = " ".join("w" + "".join(rng.choice("abcdefghij") for _ in range(9)) for _ in range(40_000))
+        response = await upload(client, ATTACH, {"c": coop, "i": {"title": f"Liste {n}", "kind": "OTHER"}},
+                                files.odt(text), f"liste{n}.odt", headers=admin)
+        assert not response.json().get("errors"), response.json()
+    length = (await fetch("SELECT LENGTH(search_text) AS n FROM cooperation WHERE id = ?", [int(coop)]))[0]["n"]
+    assert 300_000 < length <= 400_000
+    assert (await gql(SEARCH, {"q": title_word})).data["cooperations"]["totalCount"] == 1

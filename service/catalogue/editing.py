@@ -181,7 +181,7 @@ async def validate(data: CooperationData, *, cooperation_id: int | None = None) 
     return data
 
 
-MAX_SEARCH_TEXT = 900_000  # PostgreSQL's tsvector holds at most 1 MB
+MAX_SEARCH_TEXT = 400_000  # PostgreSQL: a tsvector holds at most 1 MB (about 16 bytes a distinct word)
 
 
 async def _search_text(data: CooperationData, cooperation_id: int | None = None) -> str:

@@ -20,7 +20,7 @@ from service.documents.storage import digest_of
 from service.errors import InvalidInput
 
 MAX_TITLE = 300
-MAX_INDEX_CHARS = 200_000  # folded words one document adds to its cooperation's search index
+MAX_INDEX_CHARS = 100_000  # folded words one document adds to its cooperation's search index
 ALLOWED_TEXT = "PDF, ODT, DOCX, XLSX, PNG or JPEG"
 
 
