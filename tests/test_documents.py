@@ -4,7 +4,6 @@ search, the proposal flow), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import uuid
 

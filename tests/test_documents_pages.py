@@ -6,7 +6,7 @@ from __future__ import annotations
 from service.documents.models import Document
 from tests import document_files as files
 from tests.conftest import BASE_URL
-from tests.test_documents import new_cooperation, admin, word  # noqa: F401  (fixtures)
+from tests.test_documents import admin, new_cooperation  # noqa: F401  (fixtures)
 from tests.test_pages import csrf_of, sign_in
 
 ORIGIN = {"origin": BASE_URL}
