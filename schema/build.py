@@ -20,6 +20,7 @@ from schema.accounts.mutations import AccountMutation, AccountQuery
 from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
+from schema.documents.operations import DocumentMutation, DocumentQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
@@ -29,12 +30,12 @@ from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
 @strawberry.type
-class Query(CatalogueQuery, AccountQuery, ApprovalQuery, AdminQuery):
+class Query(CatalogueQuery, AccountQuery, ApprovalQuery, AdminQuery, DocumentQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, ApprovalMutation, AdminMutation):
+class Mutation(AccountMutation, ApprovalMutation, AdminMutation, DocumentMutation):
     pass
 
 

@@ -5,6 +5,11 @@
   (unparsable, invalid, bad variables; no `data`) answers 400.
 - A body that is not a GraphQL request answers 400 (not UTF-8, not JSON, not a JSON object,
   nested deeper than orjson's 1,024 levels, a lone surrogate); a mutation over GET 405.
+- Multipart requests (the GraphQL multipart request spec: file uploads) are accepted only with a
+  header a browser cannot send cross-site without a CORS preflight (`Apollo-Require-Preflight`,
+  `X-Apollo-Operation-Name` or `Authorization`): a multipart form is a "simple" request, which a
+  foreign page could otherwise post with the visitor's session cookie. The body is counted while
+  it is read and refused (413) beyond DOCUMENT_MAX_BYTES plus room for the other fields.
 - A request that runs longer than REQUEST_TIMEOUT_SECONDS is stopped (QUERY_TIMEOUT); an answer
   larger than MAX_RESPONSE_BYTES is replaced by an error (RESPONSE_TOO_LARGE).
 - Caching: an anonymous query's answer is kept by data version (schema/response_cache.py) and sent
@@ -25,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -80,6 +87,68 @@ def _prefers_graphql_response_json(request: Request) -> bool:
     return json_pos == -1 or accept.find(GRAPHQL_RESPONSE_JSON) < json_pos
 
 
+# --- multipart uploads ------------------------------------------------------------------------
+
+MAX_UPLOAD_FILES = 5
+# Reading the text of a long PDF takes seconds of CPU: an upload's execution may take this long.
+UPLOAD_TIMEOUT_SECONDS = 120.0
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "authorization")
+MULTIPART_OVERHEAD = 256 * 1024  # the operations and map fields, part headers, boundaries
+
+
+class BodyTooLarge(Exception):
+    """The request body went past the limit while it was read."""
+
+
+def multipart_limit(settings: Settings) -> int:
+    return settings.document_max_bytes + MULTIPART_OVERHEAD
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "multipart/form-data"
+
+
+def _error_response(request: Request, status: int, message: str, **extensions: Any) -> Response:
+    return Response(orjson.dumps(error_body(message, "BAD_USER_INPUT", **extensions)), status_code=status,
+                    media_type=GRAPHQL_RESPONSE_JSON if _prefers_graphql_response_json(request) else "application/json")
+
+
+def _too_large(request: Request, settings: Settings) -> Response:
+    from service.documents.intake import megabytes
+
+    return _error_response(request, 413, f"The upload is larger than {megabytes(settings.document_max_bytes)} MB.",
+                           field="file", maxBytes=settings.document_max_bytes)
+
+
+def _refuse_multipart(request: Request, settings: Settings) -> Response | None:
+    if not any(request.headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
+        return _error_response(
+            request, 400, "A multipart request needs the header 'Apollo-Require-Preflight: true' (or "
+            "'X-Apollo-Operation-Name', or 'Authorization: Bearer …'), so that no other site can send one "
+            "with your session.", header="Apollo-Require-Preflight")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > multipart_limit(settings):
+        return _too_large(request, settings)
+    return None
+
+
+def _bounded(receive, limit: int):
+    """An ASGI receive that raises BodyTooLarge once more than `limit` body bytes arrived (also
+    for chunked bodies and lying Content-Length headers); nothing beyond is ever buffered."""
+    seen = 0
+
+    async def bounded_receive():
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return bounded_receive
+
+
 class GraphQLView(GraphQL):
     def __init__(self, schema, settings: Settings, context_hooks: list | None = None,
                  known_documents: dict[str, str] | None = None) -> None:
@@ -90,7 +159,7 @@ class GraphQLView(GraphQL):
             schema,
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.context_hooks = [attach_principal, *(context_hooks or [])]
@@ -109,6 +178,29 @@ class GraphQLView(GraphQL):
         return context
 
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:
+        if request.method == "POST" and _is_multipart(request):
+            refused = _refuse_multipart(request, self.settings)
+            if refused is not None:
+                return refused
+            request = Request(request.scope, receive=_bounded(request.receive, multipart_limit(self.settings)))
+            try:
+                # Read (and cache) the form before the request timeout starts: a 20 MB upload over a slow
+                # line takes longer than an answer may. Files beyond 1 MB spool to disk, never to memory.
+                await request.form(max_files=MAX_UPLOAD_FILES, max_fields=20)
+            except BodyTooLarge:
+                await request.close()
+                return _too_large(request, self.settings)
+            except (StarletteHTTPException, MultiPartException, ValueError, KeyError):
+                await request.close()
+                return _error_response(request, 400, "The multipart body cannot be read.")
+            try:
+                return await self._run(request, context, root_value, UPLOAD_TIMEOUT_SECONDS)
+            finally:
+                await request.close()  # the spooled upload files
+        return await self._run(request, context, root_value)
+
+    async def _run(self, request: Request, context: Any = None, root_value: Any = None,
+                   timeout: float | None = None) -> Response:
         with count_queries() as counter:
             request.state.sql_counter = counter
             request.state.cache_slot = request.state.cache_pending = None
@@ -120,12 +212,12 @@ class GraphQLView(GraphQL):
             if root_value is not None:
                 kwargs["root_value"] = root_value
             try:
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                seconds = max(self.settings.request_timeout_seconds, timeout or 0)
+                async with asyncio.timeout(seconds):
                     response = await self._from_cache(request)
                     if response is None:
                         response = self._remember(request, await super().run(request, **kwargs))
             except TimeoutError:
-                seconds = self.settings.request_timeout_seconds
                 logger.warning("request stopped after %s s", seconds)
                 response = self._request_error(request, (
                     f"The request took longer than {seconds:g} seconds and was stopped; "

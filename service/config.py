@@ -98,6 +98,9 @@ class Settings:
     persisted_queries_bytes: int = 8 * 1024 * 1024  # documents registered by hash (APQ) per process
     trusted_documents_only: bool = False  # run only the pages' operations and TRUSTED_DOCUMENTS_PATHS
     trusted_documents_paths: tuple[str, ...] = ()  # extra .graphql files/folders or {sha256: document} JSON
+
+    # Documents: the largest file accepted (bytes); checked while the upload is read
+    document_max_bytes: int = 20 * 1024 * 1024
     # Operations
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
     log_format: str = "text"  # or "json"
@@ -204,6 +207,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             request_timeout_seconds=_int("REQUEST_TIMEOUT_SECONDS", env.get("REQUEST_TIMEOUT_SECONDS"),
                                          int(Settings.request_timeout_seconds)),
             max_response_bytes=_int("MAX_RESPONSE_BYTES", env.get("MAX_RESPONSE_BYTES"), Settings.max_response_bytes),
+            document_max_bytes=_int("DOCUMENT_MAX_BYTES", env.get("DOCUMENT_MAX_BYTES"), Settings.document_max_bytes),
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
             **_caching(env),
             **_operations(env),

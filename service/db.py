@@ -25,6 +25,8 @@ MODEL_MODULES = [
     "service.mail.models",
     "service.audit",
     "service.publication",
+
+    "service.documents.models",
 ]
 APP_LABEL = "ikz"
 

@@ -24,7 +24,7 @@ MAIL_STATUS_LABELS = {"PENDING": "wartet", "SENDING": "wird gesendet", "SENT": "
 AUDIT_ACTIONS = ("LOGIN_SUCCEEDED", "LOGIN_FAILED", "CONTACT_CREATED", "INVITATION_SENT", "ACCOUNT_ACTIVATED",
                  "PASSWORD_CHANGED", "PASSWORD_RESET", "DATA_CONFIRMED", "CHANGE_PROPOSED", "CHANGE_APPROVED",
                  "CHANGE_REJECTED", "CHANGE_CONFLICTING", "DIRECT_EDIT", "CONTACT_DELETED", "USER_CREATED",
-                 "MAIL_RETRIED", "USER_DISABLED")
+                 "MAIL_RETRIED", "USER_DISABLED", "DOCUMENT_ATTACHED", "DOCUMENT_WITHDRAWN")
 AUDIT_LABELS = {
     "LOGIN_SUCCEEDED": "Anmeldung", "LOGIN_FAILED": "Anmeldung fehlgeschlagen", "CONTACT_CREATED": "Kontakt angelegt",
     "INVITATION_SENT": "Einladung gesendet", "ACCOUNT_ACTIVATED": "Zugang aktiviert",
@@ -33,7 +33,8 @@ AUDIT_LABELS = {
     "CHANGE_APPROVED": "Änderung freigegeben", "CHANGE_REJECTED": "Änderung abgelehnt",
     "CHANGE_CONFLICTING": "Änderung überholt", "DIRECT_EDIT": "direkt bearbeitet",
     "CONTACT_DELETED": "Daten gelöscht", "USER_CREATED": "Zugang angelegt", "MAIL_RETRIED": "Mail erneut gesendet",
-    "USER_DISABLED": "Konto deaktiviert",
+    "USER_DISABLED": "Konto deaktiviert", "DOCUMENT_ATTACHED": "Dokument veröffentlicht",
+    "DOCUMENT_WITHDRAWN": "Dokument zurückgezogen",
 }
 CONTACT_FIELDS = ("salutation", "title", "firstName", "lastName", "function", "email", "phone")
 LABELS = {"MAIL_STATUS_LABELS": MAIL_STATUS_LABELS, "AUDIT_LABELS": AUDIT_LABELS}

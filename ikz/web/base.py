@@ -66,7 +66,7 @@ CHANGE_STATUS_LABELS = {"PENDING": "wartet auf Freigabe", "APPROVED": "freigegeb
                         "CONFLICTING": "überholt", "WITHDRAWN": "zurückgezogen"}
 CHANGE_KIND_LABELS = {"COOPERATION_CREATE": "neue Kooperation", "COOPERATION_UPDATE": "Änderung einer Kooperation",
                       "CONTACT_UPDATE": "Änderung der Kontaktdaten",
-                      "CONTACT_CONFIRMATION": "Bestätigung der Kontaktdaten"}
+                      "CONTACT_CONFIRMATION": "Bestätigung der Kontaktdaten", "DOCUMENT_ADD": "neues Dokument"}
 
 
 # --- ids ---------------------------------------------------------------------------------------
@@ -238,6 +238,7 @@ def environment() -> Environment:
                        CHANGE_STATUS_LABELS=CHANGE_STATUS_LABELS, CHANGE_KIND_LABELS=CHANGE_KIND_LABELS)
     env.filters["date_de"] = date_de
     env.filters["datetime_de"] = datetime_de
+    env.filters["filesize"] = filesize
     return env
 
 
@@ -250,6 +251,12 @@ def date_de(value: str | None) -> str:
         return f"{int(day):02d}.{int(month):02d}.{year}"
     except ValueError:
         return text
+
+
+def filesize(value: int | None) -> str:
+    from service.documents.publishing import human_size
+
+    return human_size(int(value or 0))
 
 
 def datetime_de(value: str | None) -> str:

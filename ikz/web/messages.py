@@ -17,6 +17,7 @@ LABELS = {
     "savingsAmount": "Einsparung (Betrag)", "savingsCurrency": "Währung", "savingsPeriod": "Zeitraum",
     "savingsText": "Einsparung (Text)", "funding": "Förderung", "notes": "Anmerkungen",
     "sourceDocument": "Quelle", "sourceReference": "Fundstelle", "partOfId": "Teil von", "dataAsOf": "Stand",
+    "kind": "Art", "date": "Datum", "file": "Datei",
 }
 ALIASES = {"password": "newPassword", "performerId": "performedByOrganization", "topicFields": "topicFieldIds",
            "partnerIds": "partners", "savings": "savingsAmount"}
@@ -73,11 +74,28 @@ def german(error: Error) -> str:
         return "Bitte geben Sie eine gültige E-Mail-Adresse an."
     if field == "phone":
         return "Die Telefonnummer darf nur Ziffern, Leerzeichen und + ( ) / - . enthalten."
+    if field == "file":
+        return document_file_message(text)
     if field == "partners":
         return "Bitte wählen Sie die Partner; Ihre eigene Kommune muss dabei sein."
     if field in LABELS:
         return f"Bitte prüfen Sie das Feld „{LABELS[field]}“."
     return "Die Eingabe konnte nicht gespeichert werden. Bitte prüfen Sie Ihre Angaben."
+
+
+def document_file_message(text: str) -> str:
+    """The document upload's refusals in German (service/documents/intake.py words them in English)."""
+    if "empty" in text:
+        return "Die Datei ist leer."
+    if "larger than" in text:
+        limit = text.split("larger than ", 1)[1].split(" MB", 1)[0]
+        return f"Die Datei ist größer als {limit} MB."
+    if "is not a" in text:
+        return ("Die Datei ist kein PDF-, ODT-, DOCX-, XLSX-, PNG- oder JPEG-Dokument "
+                "(erkannt am Inhalt, nicht am Dateinamen).")
+    if "damaged" in text:
+        return "Die Datei ist beschädigt oder kann nicht gelesen werden (etwa weil sie passwortgeschützt ist)."
+    return "Bitte wählen Sie eine Datei."
 
 
 def form_errors(errors: list[Error], known: set[str]) -> tuple[list[dict], dict[str, str]]:

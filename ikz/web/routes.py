@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ikz.web import accounts, admin, catalogue, export, ministry, proposals, static
+from ikz.web import accounts, admin, catalogue, documents, export, ministry, proposals, static
 from ikz.web.base import not_found, render
 
 ROUTES = [
@@ -15,6 +15,8 @@ ROUTES = [
     Route("/municipalities", catalogue.municipalities, methods=["GET"]),
     Route("/municipalities/{id}", catalogue.municipality, methods=["GET"]),
     Route("/export/cooperations.csv", export.cooperations_csv, methods=["GET"]),
+    Route("/documents/{id}/{name}", documents.download, methods=["GET"]),
+    Route("/cooperations/{id}/documents", documents.manage, methods=["GET", "POST"]),
     Route("/login", accounts.login, methods=["GET", "POST"]),
     Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
     Route("/logout", accounts.logout, methods=["POST"]),
@@ -28,6 +30,7 @@ ROUTES = [
     Route("/me/data.json", accounts.my_data, methods=["GET"]),
     Route("/me/cooperations/new", proposals.propose_new, methods=["GET", "POST"]),
     Route("/me/cooperations/{id}/propose", proposals.propose_change, methods=["GET", "POST"]),
+    Route("/me/cooperations/{id}/documents", documents.propose, methods=["GET", "POST"]),
     Route("/review", ministry.review_inbox, methods=["GET"]),
     Route("/review/{id}", ministry.review_change, methods=["GET", "POST"]),
     Route("/admin", admin.home, methods=["GET"]),

@@ -115,6 +115,17 @@ class Change:
 
         return await load_contact_record(info, self.model.contact_id)
 
+    @strawberry.field(description="For DOCUMENT_ADD: the proposed document (its url downloads it for reviewers).")
+    async def document(self) -> Annotated["Document", strawberry.lazy("schema.documents.types")] | None:
+        from service.documents.models import Document as DocumentModel
+        from service.documents.reading import LISTED
+        from schema.documents.types import document_object
+
+        if self.model.kind is not ChangeKind.DOCUMENT_ADD:
+            return None
+        found = await DocumentModel.filter(change_id=self.model.id).only(*LISTED).first()
+        return document_object(found) if found else None
+
     @strawberry.field(description="The current version of the record the change is about.")
     async def current_version(self, info: Info) -> int | None:
         return await info.context.approval_loaders.current_version.load(self.model)

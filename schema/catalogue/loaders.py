@@ -17,6 +17,7 @@ class CatalogueLoaders:
         self.cooperation_parts = DataLoader(self._parts)
         self.cooperation_count_of_partner = DataLoader(self._counts)
         self.contacts_of_organization = DataLoader(self._contacts)
+        self.documents_of_cooperation = DataLoader(self._documents)
         self._partner_pages: dict[tuple, DataLoader] = {}
 
     async def _organizations(self, ids: list[int]):
@@ -42,6 +43,12 @@ class CatalogueLoaders:
     async def _contacts(self, ids: list[int]):
         found = await contacts.public_contacts_of_organizations(list(ids))
         return [found[i] for i in ids]
+
+    async def _documents(self, ids: list[int]):
+        from service.documents.reading import published_of
+
+        found = await published_of(list(ids))
+        return [found.get(i, []) for i in ids]
 
     def cooperations_of_partner(self, first: int, after) -> DataLoader:
         """Pages of cooperations per partner; one loader per (first, after) so a batch shares the page."""

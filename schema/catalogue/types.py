@@ -263,6 +263,12 @@ class Cooperation:
     async def parts(self, info: Info) -> list[Cooperation]:
         return await info.context.loaders.cooperation_parts.load(int(self.id))
 
+    @strawberry.field(description="The published documents (statutes, model contracts, resolutions), newest first.")
+    async def documents(self, info: Info) -> list[Annotated["Document", strawberry.lazy("schema.documents.types")]]:
+        from schema.documents.types import document_object
+
+        return [document_object(d) for d in await info.context.loaders.documents_of_cooperation.load(int(self.id))]
+
     @strawberry.field(description="The published versions, newest first: one entry per approved change or "
                                   "direct edit (the seeded state has none).")
     async def history(self, info: Info) -> list[HistoryEntry]:

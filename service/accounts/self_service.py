@@ -20,6 +20,7 @@ from service.approvals import scopes
 from service.approvals.changes import ERASED, check_base_version, lock_own_contact, submit
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.audit import AuditAction, AuditEntry
+from service.documents.publishing import erase_unpublished_documents
 from service.catalogue.models import Contact, ContactCooperation, ContactState, Cooperation, Organization
 from service.errors import ActionRequired, Conflict, InvalidInput, NotAllowed
 from service.mail.models import MailStatus, OutboxMail
@@ -123,6 +124,7 @@ async def delete_my_contact(principal: Principal) -> None:
         await ContactCooperation.filter(contact_id=contact.id).delete()
         await ChangeRequest.filter(mine, status=ChangeStatus.PENDING).update(
             status=ChangeStatus.WITHDRAWN, conflict_reason=WITHDRAWN_REASON)
+        await erase_unpublished_documents(principal.account_id)
         # Mails about the person's changes quote their name and data: undelivered ones are dropped.
         concerning = await ChangeRequest.filter(Q(contact_id=contact.id) | Q(submitted_by_id=principal.account_id)
                                                 ).values_list("id", flat=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from service.accounts.contact_data import display_name
 from service.accounts.models import Account, Role
 from service.accounts.principal import Principal
-from service.approvals.changes import CONTACT_KINDS, DELETED_PERSON, _partner_ids
+from service.approvals.changes import CONTACT_KINDS, DELETED_PERSON, EXISTING_COOPERATION_KINDS, _partner_ids
 from service.approvals.models import ChangeKind, ChangeRequest, ChangeStatus
 from service.catalogue.models import Contact, Cooperation, CooperationPartner, Organization, OrganizationAncestor
 
@@ -49,7 +49,7 @@ class Batch:
             batch.titles = dict(await Cooperation.filter(id__in=list(coop_ids)).values_list("id", "title"))
         if scopes:
             update_ids = [c.cooperation_id for c in changes
-                          if c.kind is ChangeKind.COOPERATION_UPDATE and c.cooperation_id is not None]
+                          if c.kind in EXISTING_COOPERATION_KINDS and c.cooperation_id is not None]
             if update_ids:
                 for coop_id, org_id in await CooperationPartner.filter(cooperation_id__in=update_ids).values_list(
                         "cooperation_id", "organization_id"):
@@ -79,7 +79,7 @@ class Batch:
             return [{contact.organization_id} if contact and contact.organization_id else set()]
         payload = change.payload or {}
         states: list[set[int]] = []
-        if change.kind is ChangeKind.COOPERATION_UPDATE and change.cooperation_id is not None:
+        if change.kind in EXISTING_COOPERATION_KINDS and change.cooperation_id is not None:
             if change.status is ChangeStatus.APPROVED and payload.get("before"):
                 states.append(_partner_ids(payload["before"]))
             else:

@@ -30,6 +30,7 @@ KIND_LABELS = {
     ChangeKind.COOPERATION_UPDATE: "Änderung einer Kooperation",
     ChangeKind.CONTACT_UPDATE: "Änderung von Kontaktdaten",
     ChangeKind.CONTACT_CONFIRMATION: "Erstbestätigung von Kontaktdaten",
+    ChangeKind.DOCUMENT_ADD: "Neues Dokument",
 }
 
 
@@ -46,6 +47,9 @@ def check_base_version(current: int, base_version: int | None) -> None:
 
 
 CONTACT_KINDS = (ChangeKind.CONTACT_UPDATE, ChangeKind.CONTACT_CONFIRMATION)
+# Changes to an existing cooperation whose scope is the cooperation as published (a document
+# proposal names no partners of its own).
+EXISTING_COOPERATION_KINDS = (ChangeKind.COOPERATION_UPDATE, ChangeKind.DOCUMENT_ADD)
 DELETED_PERSON = "gelöschte Person"
 
 
@@ -65,7 +69,7 @@ async def record_states(change: ChangeRequest) -> list[set[int]]:
         return [{contact.organization_id} if contact and contact.organization_id else set()]
     payload = change.payload or {}
     states: list[set[int]] = []
-    if change.kind is ChangeKind.COOPERATION_UPDATE and change.cooperation_id is not None:
+    if change.kind in EXISTING_COOPERATION_KINDS and change.cooperation_id is not None:
         if change.status is ChangeStatus.APPROVED and payload.get("before"):
             states.append(_partner_ids(payload["before"]))
         else:
@@ -139,7 +143,8 @@ def _compared_with_published(change: ChangeRequest) -> bool:
 
 async def change_diffs(changes: list[ChangeRequest]) -> list[list[FieldChange]]:
     """`change_diff` for many changes in a fixed number of statements (a page, a history)."""
-    cooperation_changes = [c for c in changes if c.payload != ERASED and c.kind not in CONTACT_KINDS]
+    cooperation_changes = [c for c in changes if c.payload != ERASED and c.kind not in CONTACT_KINDS
+                           and c.kind is not ChangeKind.DOCUMENT_ADD]
     published = await editing.snapshots([c.cooperation_id for c in cooperation_changes
                                          if _compared_with_published(c)])
     pairs = []
@@ -158,6 +163,10 @@ async def change_diffs(changes: list[ChangeRequest]) -> list[list[FieldChange]]:
             result.append([])
         elif change.kind in CONTACT_KINDS:
             result.append(contact_diff(change.payload.get("before", {}), change.payload.get("after", {})))
+        elif change.kind is ChangeKind.DOCUMENT_ADD:
+            from service.documents.publishing import describe
+
+            result.append([FieldChange("documents", "Dokument", None, describe(change.payload))])
         else:
             result.append(next(diffs))
     return result
@@ -260,8 +269,10 @@ async def propose_cooperation(principal: Principal, data: CooperationData) -> Ch
 
 async def mark_conflicting(*, cooperation_id: int | None = None, contact_id: int | None = None,
                            approved_change_id: int | None, new_version: int) -> int:
-    """Pending changes based on an older version can no longer be approved as they are."""
-    query = ChangeRequest.filter(status=ChangeStatus.PENDING)
+    """Pending changes based on an older version can no longer be approved as they are.
+
+    A proposed document is not based on a version (it adds, changes no field), so it stays pending."""
+    query = ChangeRequest.filter(status=ChangeStatus.PENDING).exclude(kind=ChangeKind.DOCUMENT_ADD)
     query = query.filter(cooperation_id=cooperation_id) if cooperation_id else query.filter(contact_id=contact_id)
     if approved_change_id is not None:
         query = query.exclude(id=approved_change_id)

@@ -13,6 +13,7 @@ class ChangeKind(str, Enum):
     COOPERATION_UPDATE = "COOPERATION_UPDATE"
     CONTACT_UPDATE = "CONTACT_UPDATE"
     CONTACT_CONFIRMATION = "CONTACT_CONFIRMATION"  # first confirmation with changed data
+    DOCUMENT_ADD = "DOCUMENT_ADD"  # a document proposed for a cooperation (service/documents)
 
 
 class ChangeStatus(str, Enum):

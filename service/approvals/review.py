@@ -105,6 +105,13 @@ async def approve(principal: Principal, change_id: int, comment: str | None) -> 
             details = {"changeId": change.id, "version": version, "fields": diff_fields}
             subject = ("contact", contact.id)
             record_url = None
+        elif change.kind is ChangeKind.DOCUMENT_ADD:
+            from service.documents.publishing import publish_proposed
+
+            document = await publish_proposed(change, moment)
+            details = {"changeId": change.id, "documentId": document.id}
+            subject = ("cooperation", change.cooperation_id)
+            record_url = settings.link("cooperations/" + str(change.cooperation_id))
         else:
             data = await editing.validate(CooperationData.from_json(change.payload), cooperation_id=change.cooperation_id)
             if change.kind is ChangeKind.COOPERATION_CREATE:
@@ -145,6 +152,10 @@ async def reject(principal: Principal, change_id: int, reason: str) -> ChangeReq
         moment = now()
         await _decide(change, ChangeStatus.REJECTED, reviewed_by_id=principal.account_id, reviewed_at=moment,
                       review_note=reason)
+        if change.kind is ChangeKind.DOCUMENT_ADD:
+            from service.documents.publishing import reject_proposed
+
+            await reject_proposed(change)
         if change.kind is ChangeKind.CONTACT_CONFIRMATION:
             # The person confirms again; until then they stay hidden.
             await Contact.filter(id=change.contact_id, state=ContactState.AWAITING_APPROVAL).update(

@@ -188,12 +188,32 @@ async def validate(data: CooperationData, *, cooperation_id: int | None = None) 
     return data
 
 
-async def _search_text(data: CooperationData) -> str:
+MAX_SEARCH_TEXT = 400_000  # PostgreSQL: a tsvector holds at most 1 MB (about 16 bytes a distinct word)
+
+
+async def _search_text(data: CooperationData, cooperation_id: int | None = None) -> str:
+    """The cooperation's search document: its fields, its partners' names and the words of its
+    published documents (service/documents), the fields first so that a cap never drops them."""
+    from service.documents.indexing import published_words
+
     org_ids = [p.organization_id for p in data.partners]
     if data.performer_id is not None:
         org_ids.append(data.performer_id)
     names = await Organization.filter(id__in=org_ids).values_list("name", flat=True)
-    return search_document(data.title, data.description, data.partners_text, data.performer_text, *names)
+    documents = await published_words(cooperation_id) if cooperation_id is not None else []
+    text = search_document(data.title, data.description, data.partners_text, data.performer_text, *names, *documents)
+    if len(text) > MAX_SEARCH_TEXT:
+        text = text[:MAX_SEARCH_TEXT].rsplit(" ", 1)[0]
+    return text
+
+
+async def reindex(cooperation_id: int) -> None:
+    """Recompute the stored search document (after a document was published or withdrawn).
+
+    Not a new version of the cooperation: its fields are unchanged, so pending proposals stay valid.
+    """
+    data = await snapshot(cooperation_id)
+    await Cooperation.filter(id=cooperation_id).update(search_text=await _search_text(data, cooperation_id))
 
 
 def _columns(data: CooperationData) -> dict[str, Any]:
@@ -268,7 +288,7 @@ async def replace_cooperation(cooperation_id: int, data: CooperationData, *, app
     """
     version = expected_version + 1
     updated = await Cooperation.filter(id=cooperation_id, version=expected_version).update(
-        search_text=await _search_text(data), last_approved_change_at=approved_at, version=version, **_columns(data)
+        search_text=await _search_text(data, cooperation_id), last_approved_change_at=approved_at, version=version, **_columns(data)
     )
     if not updated:  # rows changed (SQLite also counts rows its triggers touch)
         if not await Cooperation.exists(id=cooperation_id):
@@ -284,7 +304,7 @@ async def update_seeded_values(cooperation_id: int, data: CooperationData) -> No
     """Write corrected seed values (not an approved change: the approval date stays; the version moves on,
     so a proposal made against the uncorrected state is refused as outdated). Partners are not touched."""
     await Cooperation.filter(id=cooperation_id).update(
-        search_text=await _search_text(data), version=F("version") + 1, **_columns(data)
+        search_text=await _search_text(data, cooperation_id), version=F("version") + 1, **_columns(data)
     )
 
 

@@ -155,7 +155,7 @@ def _per_dialect(sqlite, postgres):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ikz", "0007_contact_invitation_queue")]
+    dependencies = [("ikz", "0010_data_version")]
 
     operations = [
         ops.RunPython(_per_dialect(SQLITE_UP, POSTGRES_UP), _per_dialect(SQLITE_DOWN, POSTGRES_DOWN)),

@@ -1,0 +1,1 @@
+"""Documents attached to cooperations: model contracts, statutes, council resolutions."""
