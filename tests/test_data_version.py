@@ -12,7 +12,9 @@ from __future__ import annotations
 from graphql import parse
 
 from service import publication
+from tests import document_files
 from tests.conftest import link_in, unique
+from tests.test_documents import upload
 from tests.test_approvals import APPROVE, PROPOSE, REJECT, cooperation_input
 
 # A bearer token that is no session: answered as to anyone, but never from the response cache.
@@ -35,6 +37,12 @@ LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) 
 RAN: set[str] = set()
 
 
+DOC_ATTACH = """mutation($c: ID!, $i: DocumentInput!, $f: Upload!) {
+  attachDocument(cooperationId: $c, input: $i, file: $f) { id } }"""
+DOC_PROPOSE = """mutation($c: ID!, $i: DocumentInput!, $f: Upload!) {
+  proposeDocument(cooperationId: $c, input: $i, file: $f) { id } }"""
+
+
 def mutation_name(document: str) -> str:
     [operation] = parse(document).definitions
     return operation.selection_set.selections[0].name.value
@@ -50,7 +58,8 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     async def snapshot() -> dict:
         result = await gql(SNAPSHOT, {"org": bergkamen}, headers=UNCACHED)
         assert not result.errors, result.errors
-        profiles = [(await gql("query($id: ID!) { cooperation(id: $id) { title description contacts { id name } } }",
+        profiles = [(await gql("query($id: ID!) { cooperation(id: $id) { title description contacts { id name } "
+                               "documents { id title } } }",
                                {"id": i}, headers=UNCACHED)).data for i in watched]
         return {"snapshot": result.data, "profiles": profiles}
 
@@ -120,6 +129,25 @@ async def test_the_scenario_runs_every_mutation(gql, client, smtp, deliver, make
     await step("""mutation($id: ID!, $i: CooperationInput!, $v: Int!) { updateCooperation(id: $id, input: $i,
                  baseVersion: $v) { version } }""",
                {"id": coop, "i": {**template, "description": unique("Direkt ")}, "v": version["version"]}, admin)
+
+    # Documents: attached by the ministry, proposed by the contact and approved, then withdrawn.
+    async def upload_step(document: str, variables: dict, headers: dict):
+        before, version = await snapshot(), await publication.current()
+        response = await upload(client, document, variables, document_files.pdf("Versionsprobe"), "satzung.pdf",
+                                headers=headers)
+        assert response.status_code == 200 and not response.json().get("errors"), response.text
+        after, moved = await snapshot(), await publication.current()
+        RAN.add(mutation_name(document))
+        if after != before:
+            assert moved > version, f"{mutation_name(document)} changed what anonymous readers see without a bump"
+        return response.json()["data"]
+
+    meta = {"title": "Satzung", "kind": "STATUTE"}
+    attached = await upload_step(DOC_ATTACH, {"c": coop, "i": meta}, admin)
+    proposed = await upload_step(DOC_PROPOSE, {"c": coop, "i": {**meta, "title": "Vorschlag"}}, person)
+    await step(APPROVE, {"id": proposed["proposeDocument"]["id"], "c": None}, approver)
+    await step("mutation($id: ID!) { withdrawDocument(id: $id) { id state } }",
+               {"id": attached["attachDocument"]["id"]}, admin)
 
     # Staff accounts, the import, invitations and mail.
     staff = await step("""mutation($u: String!, $e: String!) { createStaffAccount(username: $u, email: $e,

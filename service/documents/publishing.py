@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from tortoise.transactions import in_transaction
 
-from service import audit
+from service import audit, publication
 from service.accounts.models import Role
 from service.accounts.principal import Principal, require
 from service.approvals import scopes
@@ -96,6 +96,7 @@ async def attach_document(principal: Principal, cooperation_id: int, meta: Docum
                            actor_role=principal.primary_role, subject_type="cooperation", subject_id=cooperation_id,
                            details={"documentId": document.id, "sha256": inspected.sha256, "size": inspected.size,
                                     "contentType": document.content_type})
+        await publication.bump()  # last: after the record locks (see service/publication.py)
     return document
 
 
@@ -186,6 +187,7 @@ async def withdraw_document(principal: Principal, document_id: int) -> Document:
         await audit.record(AuditAction.DOCUMENT_WITHDRAWN, actor_id=principal.account_id,
                            actor_role=principal.primary_role, subject_type="cooperation",
                            subject_id=document.cooperation_id, details={"documentId": document.id})
+        await publication.bump()  # last: after the record locks (see service/publication.py)
     return await Document.get(id=document_id)
 
 
