@@ -20,6 +20,7 @@ from schema.accounts.mutations import AccountMutation, AccountQuery
 from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
+from schema.catalogue.statistics import StatisticsQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
 from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
@@ -28,7 +29,7 @@ from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
 @strawberry.type
-class Query(CatalogueQuery, AccountQuery, ApprovalQuery, AdminQuery):
+class Query(CatalogueQuery, StatisticsQuery, AccountQuery, ApprovalQuery, AdminQuery):
     pass
 
 

@@ -108,6 +108,7 @@ async def validate_filter(flt: CooperationFilter) -> None:
 
 def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
     """SQL for the filter on alias `c`; `skip` leaves out one dimension (for its own facet)."""
+    # partners, regions, topicFields, legalForms, statuses, startYears
     where = Where()
     if flt.partner_ids and skip != "partners":
         where.add(
@@ -132,9 +133,9 @@ def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
         where.add(f"c.legal_form_id IN ({placeholders(len(flt.legal_forms))})", *flt.legal_forms)
     if flt.statuses and skip != "statuses":
         where.add(f"c.status IN ({placeholders(len(flt.statuses))})", *(s.value for s in flt.statuses))
-    if flt.start_year_from is not None:
+    if flt.start_year_from is not None and skip != "startYears":
         where.add("c.start_year >= ?", flt.start_year_from)
-    if flt.start_year_to is not None:
+    if flt.start_year_to is not None and skip != "startYears":
         where.add("c.start_year <= ?", flt.start_year_to)
     terms = query_terms(flt.search) if flt.search else []
     if terms:
@@ -236,6 +237,10 @@ class FacetCount:
     count: int
 
 
+# Facets count under every filter except their own (`own_filter=False`: a multi-select keeps its other
+# choices); statistics count the same buckets with the same statements under all filters (`own_filter=True`).
+
+
 def _link_rows(alias: str, where: Where) -> str:
     """The WHERE of a link table's rows whose cooperation matches `where` (on alias `c`).
 
@@ -248,8 +253,8 @@ def _link_rows(alias: str, where: Where) -> str:
     return f"WHERE {alias}.cooperation_id IN (SELECT c.id FROM cooperation c {where.sql()})"
 
 
-async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
-    where = _conditions(flt, skip="topicFields")
+async def topic_field_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
+    where = _conditions(flt, skip=None if own_filter else "topicFields")
     rows = await fetch(
         "SELECT x.topic_field_id AS v, COUNT(*) AS n FROM cooperation_topic_field x "
         f"{_link_rows('x', where)} GROUP BY x.topic_field_id",
@@ -259,9 +264,9 @@ async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
     return [FacetCount(t, counts.get(t.id, 0)) for t in await reference.topic_fields()]
 
 
-async def legal_form_facet(flt: CooperationFilter) -> list[FacetCount]:
+async def legal_form_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     """All legal forms with their counts, plus a `None` bucket for cooperations without one."""
-    where = _conditions(flt, skip="legalForms")
+    where = _conditions(flt, skip=None if own_filter else "legalForms")
     rows = await fetch(
         f"SELECT c.legal_form_id AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.legal_form_id",
         where.params,
@@ -273,8 +278,8 @@ async def legal_form_facet(flt: CooperationFilter) -> list[FacetCount]:
     return facet
 
 
-async def status_facet(flt: CooperationFilter) -> list[FacetCount]:
-    where = _conditions(flt, skip="statuses")
+async def status_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
+    where = _conditions(flt, skip=None if own_filter else "statuses")
     rows = await fetch(
         f"SELECT c.status AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.status", where.params
     )
@@ -315,15 +320,16 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
 REGION_KINDS = ("STATE", "DISTRICT")
 
 
-async def region_facet(flt: CooperationFilter) -> list[FacetCount]:
+async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     """States and districts with the number of cooperations that have a partner inside them (the
     partner itself or one of its parts, through the ancestor table), counted under every filter
     except the region filter; states first, then districts, by name. Selected municipal regions always
     appear (a selected non-municipal organisation does not).
 
     One grouped statement: the cooperation's partners joined to their ancestors, distinct cooperations
-    per ancestor (a cooperation of two partners in one district counts once)."""
-    where = _conditions(flt, skip="regions")
+    per ancestor (a cooperation of two partners in one district counts once). A partner that left
+    does not count, as in the region filter."""
+    where = _conditions(flt, skip=None if own_filter else "regions")
     selected = list(flt.region_ids)
     wanted = f"r.kind IN ({placeholders(len(REGION_KINDS))})"
     if selected:
@@ -332,8 +338,8 @@ async def region_facet(flt: CooperationFilter) -> list[FacetCount]:
     rows = await fetch(
         "SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.sort_name, t.n FROM "
         "(SELECT a.ancestor_id AS rid, COUNT(DISTINCT p.cooperation_id) AS n FROM cooperation_partner p "
-        f"JOIN organization_ancestor a ON a.organization_id = p.organization_id {link_filter} "
-        "GROUP BY a.ancestor_id) t JOIN organization r ON r.id = t.rid "
+        f"JOIN organization_ancestor a ON a.organization_id = p.organization_id {link_filter or 'WHERE TRUE'} "
+        "AND p.left_year IS NULL GROUP BY a.ancestor_id) t JOIN organization r ON r.id = t.rid "
         f"WHERE {wanted} ORDER BY CASE WHEN r.kind = 'STATE' THEN 0 ELSE 1 END, r.sort_name{{ci}}, r.id",
         [*where.params, *REGION_KINDS, *selected],
     )
