@@ -1,5 +1,5 @@
 """/statistik: the counts of the search page's result list as bar charts (inline SVG drawn on the
-server, no script) with the numbers as a table beside each chart.
+server, no script) with the numbers as a table below each chart.
 
 The query string is the search page's (q, topic, legal, status, partner, region, from, to), so a
 search links to its statistics and back. One operation: ikz/operations/statistics.graphql.
@@ -42,16 +42,23 @@ class Chart:
     note: str = ""
 
     @property
+    def drawn(self) -> list[Bar]:
+        """The bars of the drawing: the values above 0 (the table lists every value)."""
+        return [b for b in self.bars if b.count]
+
+    @property
     def height(self) -> int:
-        return max(1, len(self.bars)) * ROW + 4
+        return max(1, len(self.drawn)) * ROW + 4
 
     @property
     def description(self) -> str:
-        if not self.bars or not any(b.count for b in self.bars):
-            return "Balkendiagramm ohne Werte: keine Kooperation."
-        top = max(self.bars, key=lambda b: b.count)
-        return (f"Balkendiagramm mit {len(self.bars)} Balken; am häufigsten: {top.label} mit {number(top.count)}. "
-                "Die Zahlen stehen auch in der Tabelle.")
+        if not self.drawn:
+            return "Balkendiagramm ohne Balken: keine Kooperation."
+        top = max(self.drawn, key=lambda b: b.count)  # the first of the largest
+        zeros = len(self.bars) - len(self.drawn)
+        return (f"Balkendiagramm mit {len(self.drawn)} Balken; am häufigsten: {top.label} mit {number(top.count)}."
+                + (f" {zeros} Werte ohne Kooperation sind nur in der Tabelle." if zeros else "")
+                + " Alle Zahlen stehen auch in der Tabelle.")
 
 
 def number(value: int) -> str:
@@ -67,9 +74,11 @@ def chart(key: str, title: str, heading: str, rows: list[tuple[str, int]], total
     bars = [
         Bar(label=label, short_label=label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…",
             count=count, share=percent(count, total),
-            width=round(BAR_SPACE * count / largest, 1) if largest else 0, y=i * ROW)
-        for i, (label, count) in enumerate(rows)
+            width=round(BAR_SPACE * count / largest, 1) if largest else 0, y=0)
+        for label, count in rows
     ]
+    for i, bar in enumerate(b for b in bars if b.count):
+        bar.y = i * ROW
     return Chart(key, title, heading, bars, note)
 
 
