@@ -133,7 +133,7 @@ async def export_once(fmt: str, request, settings) -> tuple[int, int]:
 
 
 async def bench_size(database: str, url: str, var_dir: Path, size: int, formats: list[str],
-                     warm_up: bool) -> list[Run]:
+                     warm_up: bool, single_pass: bool = False) -> list[Run]:
     from ikz.app import create_app
     from ikz.exports.source import local_request
 
@@ -152,13 +152,16 @@ async def bench_size(database: str, url: str, var_dir: Path, size: int, formats:
         for fmt in formats:
             if warm_up:
                 await export_once(fmt, request, settings)  # warm up (imports, caches) once
+            if single_pass:
+                tracemalloc.start()
             with RssSampler() as sampler:
                 started = time.perf_counter()
                 rows, length = await export_once(fmt, request, settings)
                 seconds = time.perf_counter() - started
             assert rows == total, (fmt, rows, total)
-            tracemalloc.start()
-            await export_once(fmt, request, settings)
+            if not single_pass:
+                tracemalloc.start()
+                await export_once(fmt, request, settings)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             runs.append(Run(database, total, fmt, rows, length, seconds, peak, sampler.growth))
@@ -207,6 +210,8 @@ async def main() -> int:
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES), help="cooperations, comma separated")
     parser.add_argument("--formats", default=",".join(FORMATS), help=f"of {', '.join(FORMATS)} (default: all)")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the service-path CSV")
+    parser.add_argument("--single-pass", action="store_true",
+                        help="one pass per format with tracemalloc on (faster; its seconds include tracemalloc's cost)")
     args = parser.parse_args()
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -224,7 +229,8 @@ async def main() -> int:
         for size in sizes:
             url = await data.create_postgres_database(admin_url) if admin_url else f"sqlite://{var_dir / f'export-{size}.sqlite3'}"
             try:
-                runs += await bench_size(database, url, var_dir, size, formats, warm_up=size == sizes[0])
+                warm_up = size == sizes[0] and size <= 10_000
+                runs += await bench_size(database, url, var_dir, size, formats, warm_up, single_pass=args.single_pass)
             finally:
                 if admin_url:
                     await data.drop_postgres_database(url, admin_url)
