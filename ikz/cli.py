@@ -237,33 +237,40 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 @command("export")
 async def cmd_export(args: argparse.Namespace) -> int:
-    from service.catalogue.cooperations import CooperationFilter
-    from service.catalogue.export import csv_chunks
-    from service.catalogue.models import CooperationStatus
-    from service.errors import DomainError
+    """The result list as a file, through the GraphQL schema as an anonymous visitor sees it."""
+    from ikz.app import create_app
+    from ikz.exports.formats import FORMATS
+    from ikz.exports.source import ExportRefused, executor, local_request, row_batches
 
-    try:
-        flt = CooperationFilter(
-            partner_ids=tuple(int(v) for v in args.partner or ()), region_ids=tuple(int(v) for v in args.region or ()),
-            topic_field_ids=tuple(int(v) for v in args.topic or ()), legal_forms=tuple(args.legal_form or ()),
-            statuses=tuple(CooperationStatus(v) for v in args.status or ()), start_year_from=args.start_year_from,
-            start_year_to=args.start_year_to, search=args.search or None,
-        )
-    except ValueError as exc:
-        print(f"Invalid filter: {exc}", file=sys.stderr)
-        return 2
+    flt: dict = {}
+    for key, values in (("partnerIds", args.partner), ("regionIds", args.region), ("topicFieldIds", args.topic),
+                        ("legalForms", args.legal_form), ("statuses", args.status)):
+        if values:
+            flt[key] = list(values)
+    if args.start_year_from is not None:
+        flt["startYearFrom"] = args.start_year_from
+    if args.start_year_to is not None:
+        flt["startYearTo"] = args.start_year_to
+    variables = {"filter": flt or None, "search": args.search or None}
+    settings = get_settings()
 
     async def work() -> int:
-        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        request = local_request(create_app(settings, manage_db=False))
         try:
-            async for chunk in csv_chunks(flt, profile_url=get_settings().link("cooperations/")):
-                out.write(chunk)
-        except DomainError as exc:
+            batches = await row_batches(executor(request), variables, settings.max_page_size,
+                                        settings.link("cooperations/"))
+        except ExportRefused as exc:
             print(exc.message, file=sys.stderr)
             return 1
+        out = open(args.output, "wb") if args.output else sys.stdout.buffer
+        try:
+            async for chunk in FORMATS[args.format].encode(batches):
+                out.write(chunk)
         finally:
             if args.output:
                 out.close()
+            else:
+                out.flush()
         return 0
 
     return await _with_db(work)
@@ -311,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="required: every contact person not yet invited (demo contacts never)")
     invite.add_argument("--no-deliver", action="store_true",
                         help="only queue; leave delivery to the worker (default: deliver now)")
-    export = sub.add_parser("export", help="write the cooperations as CSV (UTF-8 with BOM, ';', German columns)")
+    export = sub.add_parser("export", help="write the cooperations (the public result list) as CSV "
+                                           "(UTF-8 with BOM, ';', German columns) or XLSX")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="file format (default: csv)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--search", help="search words, as in the API's search (default: none)")
     for name, what in (("--partner", "partner organisation id"), ("--region", "district or state id"),

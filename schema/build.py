@@ -20,8 +20,9 @@ from schema.accounts.mutations import AccountMutation, AccountQuery
 from schema.admin.operations import AdminMutation, AdminQuery
 from schema.approvals.operations import ApprovalMutation, ApprovalQuery
 from schema.catalogue.queries import CatalogueQuery
-from schema.documents.operations import DocumentMutation, DocumentQuery
+from schema.catalogue.statistics import StatisticsQuery
 from schema.catalogue.types import ExternalOrganization, Municipality
+from schema.documents.operations import DocumentMutation, DocumentQuery
 from schema.cost import FragmentExpansionLimit, QueryCostLimit
 from schema.inputs import StrictVariables, StringLiteralRule
 from schema.execution import PlainFieldExecutionContext
@@ -30,7 +31,7 @@ from schema.errors import MASKED_MESSAGE, is_unexpected, log_unexpected
 
 
 @strawberry.type
-class Query(CatalogueQuery, AccountQuery, ApprovalQuery, AdminQuery, DocumentQuery):
+class Query(CatalogueQuery, StatisticsQuery, AccountQuery, ApprovalQuery, AdminQuery, DocumentQuery):
     pass
 
 

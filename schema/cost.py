@@ -57,6 +57,11 @@ LIST_SIZES: dict[str, int] = {
     "Query.topicFields": 50,
     "Query.legalForms": 50,
     "CooperationFacets.regions": 450,  # 16 states and about 400 districts
+    "CooperationFacets.startDecades": 30,  # 1800s to today, and 'unbekannt'
+    "CooperationStatistics.topicFields": 50,
+    "CooperationStatistics.legalForms": 50,
+    "CooperationStatistics.startDecades": 30,
+    "CooperationStatistics.regions": 450,
 }
 PAGE_ARGUMENTS = ("first", "last")
 _META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}

@@ -1,8 +1,10 @@
-"""/export/cooperations.csv: the search page's result list (same query string) as a CSV download.
+"""/export/cooperations.csv and .xlsx: the search page's result list (same query string) as a download.
 
-Not a page: it streams rows straight from the service layer (service.catalogue.export) instead of
-running a GraphQL operation, so that 100,000 rows never sit in memory; the filters are read with
-the search page's own parser, so a link built from `/?…` exports exactly the list shown there.
+The rows come through the project's GraphQL schema like every page's data (ikz/exports/source.py:
+ikz/operations/export.graphql, page after page, with the request's session), so a download holds
+exactly what the API and the search page show. The filters are read with the search page's own
+parser, so a link built from `/?…` exports exactly the list shown there. A refused filter (unknown
+id) answers 404/400 before the download starts.
 """
 
 from __future__ import annotations
@@ -10,43 +12,41 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from ikz.exports.formats import FORMATS
+from ikz.exports.source import ExportRefused, executor, row_batches
 from ikz.web.base import app_settings
-from ikz.web.catalogue import ORDERS, search_state
-from service.catalogue.cooperations import CooperationFilter, CooperationOrder, SortDirection
-from service.catalogue.export import csv_chunks
-from service.catalogue.models import CooperationStatus
-from service.errors import DomainError
+from ikz.web.catalogue import search_state, search_variables
+
+FILENAME = "kooperationen"
+PAGE_SIZE: int | None = None  # rows per GraphQL page; None: the API's largest page (MAX_PAGE_SIZE)
 
 
-def export_filter(state: dict) -> CooperationFilter:
-    return CooperationFilter(
-        partner_ids=tuple(int(v) for v in state["partner"]),
-        region_ids=tuple(int(v) for v in state["region"]),
-        topic_field_ids=tuple(int(v) for v in state["topic"]),
-        legal_forms=tuple(state["legal"]),
-        statuses=tuple(CooperationStatus(v) for v in state["status"]),
-        start_year_from=state["from"],
-        start_year_to=state["to"],
-        search=state["q"] or None,
-    )
+def export_variables(state: dict) -> dict:
+    """The search page's variables without its paging (the export pages on its own)."""
+    variables = search_variables({**state, "after": None})
+    variables.pop("first", None)
+    variables.pop("after", None)
+    return variables
+
+
+async def download(request: Request, fmt: str) -> Response:
+    settings = app_settings(request)
+    try:
+        batches = await row_batches(executor(request), export_variables(search_state(request)),
+                                    PAGE_SIZE or settings.max_page_size, settings.link("cooperations/"))
+    except ExportRefused as exc:
+        return PlainTextResponse(exc.message, status_code=404 if exc.code == "NOT_FOUND" else 400)
+    encoder = FORMATS[fmt]
+    return StreamingResponse(encoder.encode(batches), media_type=encoder.MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{FILENAME}.{encoder.SUFFIX}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    })
 
 
 async def cooperations_csv(request: Request) -> Response:
-    state = search_state(request)
-    field, direction, _ = ORDERS[state["sort"]]
-    chunks = csv_chunks(export_filter(state), profile_url=app_settings(request).link("cooperations/"),
-                        order=CooperationOrder(field), direction=SortDirection(direction))
-    try:
-        first = await anext(chunks)  # unknown ids are refused before the download starts
-    except DomainError as exc:
-        return PlainTextResponse(exc.message, status_code=404 if exc.code == "NOT_FOUND" else 400)
+    return await download(request, "csv")
 
-    async def body():
-        yield first.encode("utf-8")
-        async for chunk in chunks:
-            yield chunk.encode("utf-8")
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="kooperationen.csv"',
-        "X-Content-Type-Options": "nosniff",
-    })
+async def cooperations_xlsx(request: Request) -> Response:
+    return await download(request, "xlsx")

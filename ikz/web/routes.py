@@ -6,17 +6,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ikz.web import accounts, admin, catalogue, documents, export, ministry, proposals, static
+from ikz.web import accounts, admin, catalogue, documents, export, ministry, proposals, static, statistics
 from ikz.web.base import not_found, render
 
 ROUTES = [
     Route("/", catalogue.search, methods=["GET"]),
     Route("/cooperations/{id}", catalogue.cooperation, methods=["GET"]),
     Route("/municipalities", catalogue.municipalities, methods=["GET"]),
+    Route("/statistik", statistics.statistics, methods=["GET"]),
     Route("/municipalities/{id}", catalogue.municipality, methods=["GET"]),
     Route("/export/cooperations.csv", export.cooperations_csv, methods=["GET"]),
     Route("/documents/{id}/{name}", documents.download, methods=["GET"]),
     Route("/cooperations/{id}/documents", documents.manage, methods=["GET", "POST"]),
+
+    Route("/export/cooperations.xlsx", export.cooperations_xlsx, methods=["GET"]),
     Route("/login", accounts.login, methods=["GET", "POST"]),
     Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
     Route("/logout", accounts.logout, methods=["POST"]),

@@ -305,6 +305,20 @@ class StatusFacet:
     count: int
 
 
+@strawberry.type(description="Cooperations whose start year falls in a decade.")
+class StartDecadeCount:
+    decade: int | None = strawberry.field(description="The decade's first year (1990 for 1990–1999); "
+                                                      "null counts cooperations without a start year.")
+    label: str = strawberry.field(description="'1990er', or 'unbekannt' for no start year.")
+    count: int
+
+
+def start_decade_objects(facet) -> list[StartDecadeCount]:
+    from service.catalogue.statistics import decade_label
+
+    return [StartDecadeCount(decade=f.value, label=decade_label(f.value), count=f.count) for f in facet]
+
+
 @strawberry.type
 class PartnerFacet:
     organization: Organization
@@ -349,6 +363,13 @@ class CooperationFacets:
     async def regions(self) -> list[RegionFacet]:
         facet = await coop_service.region_facet(self.filter)
         return [RegionFacet(region=organization_object(f.value), count=f.count) for f in facet]
+
+    @strawberry.field(description="Decades of the start year, oldest first, then the cooperations without one; "
+                      "counted under every filter except startYearFrom/startYearTo.")
+    async def start_decades(self) -> list[StartDecadeCount]:
+        from service.catalogue.statistics import start_decade_facet
+
+        return start_decade_objects(await start_decade_facet(self.filter))
 
     @strawberry.field(description="Partners with the most cooperations first; selected partners always included.")
     async def partners(self, first: Annotated[int, strawberry.argument(description="at most 500")] = 50) -> list[

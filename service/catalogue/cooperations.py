@@ -108,6 +108,7 @@ async def validate_filter(flt: CooperationFilter) -> None:
 
 def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
     """SQL for the filter on alias `c`; `skip` leaves out one dimension (for its own facet)."""
+    # partners, regions, topicFields, legalForms, statuses, startYears
     where = Where()
     if flt.partner_ids and skip != "partners":
         where.add(
@@ -132,9 +133,9 @@ def _conditions(flt: CooperationFilter, skip: str | None = None) -> Where:
         where.add(f"c.legal_form_id IN ({placeholders(len(flt.legal_forms))})", *flt.legal_forms)
     if flt.statuses and skip != "statuses":
         where.add(f"c.status IN ({placeholders(len(flt.statuses))})", *(s.value for s in flt.statuses))
-    if flt.start_year_from is not None:
+    if flt.start_year_from is not None and skip != "startYears":
         where.add("c.start_year >= ?", flt.start_year_from)
-    if flt.start_year_to is not None:
+    if flt.start_year_to is not None and skip != "startYears":
         where.add("c.start_year <= ?", flt.start_year_to)
     terms = query_terms(flt.search) if flt.search else []
     if terms:
@@ -240,6 +241,10 @@ class FacetCount:
     count: int
 
 
+# Facets count under every filter except their own (`own_filter=False`: a multi-select keeps its other
+# choices); statistics count the same buckets with the same statements under all filters (`own_filter=True`).
+
+
 def _link_rows(alias: str, where: Where, prefix: str = "WHERE") -> str:
     """The WHERE of a link table's rows whose cooperation matches `where` (on alias `c`).
 
@@ -252,8 +257,8 @@ def _link_rows(alias: str, where: Where, prefix: str = "WHERE") -> str:
     return f"{prefix} {alias}.cooperation_id IN (SELECT c.id FROM cooperation c {where.sql()})"
 
 
-async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
-    where = _conditions(flt, skip="topicFields")
+async def topic_field_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
+    where = _conditions(flt, skip=None if own_filter else "topicFields")
     rows = await fetch(
         "SELECT x.topic_field_id AS v, COUNT(*) AS n FROM cooperation_topic_field x "
         f"{_link_rows('x', where)} GROUP BY x.topic_field_id",
@@ -263,9 +268,9 @@ async def topic_field_facet(flt: CooperationFilter) -> list[FacetCount]:
     return [FacetCount(t, counts.get(t.id, 0)) for t in await reference.topic_fields()]
 
 
-async def legal_form_facet(flt: CooperationFilter) -> list[FacetCount]:
+async def legal_form_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     """All legal forms with their counts, plus a `None` bucket for cooperations without one."""
-    where = _conditions(flt, skip="legalForms")
+    where = _conditions(flt, skip=None if own_filter else "legalForms")
     rows = await fetch(
         f"SELECT c.legal_form_id AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.legal_form_id",
         where.params,
@@ -277,8 +282,8 @@ async def legal_form_facet(flt: CooperationFilter) -> list[FacetCount]:
     return facet
 
 
-async def status_facet(flt: CooperationFilter) -> list[FacetCount]:
-    where = _conditions(flt, skip="statuses")
+async def status_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
+    where = _conditions(flt, skip=None if own_filter else "statuses")
     rows = await fetch(
         f"SELECT c.status AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.status", where.params
     )
@@ -319,7 +324,7 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
 REGION_KINDS = ("STATE", "DISTRICT")
 
 
-async def region_facet(flt: CooperationFilter) -> list[FacetCount]:
+async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     """States and districts with the number of cooperations that have a partner inside them (the
     partner itself or one of its parts), counted under every filter except the region filter; states
     first, then districts, by name. Selected municipal regions always appear (a selected non-municipal
@@ -328,7 +333,7 @@ async def region_facet(flt: CooperationFilter) -> list[FacetCount]:
     Counted on cooperation_region (migration 0011), which holds each (region, cooperation) pair once:
     a cooperation of two partners in one district counts once without a COUNT(DISTINCT) over every
     partner link joined to every ancestor (3.5–6 s at 100k cooperations)."""
-    where = _conditions(flt, skip="regions")
+    where = _conditions(flt, skip=None if own_filter else "regions")
     selected = list(flt.region_ids)
 
     def wanted(alias: str) -> str:

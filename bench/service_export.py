@@ -1,8 +1,8 @@
-"""The result list as CSV for German Excel: UTF-8 with BOM, `;`, German column names.
+"""The baseline of bench/export.py: the CSV export as it was before it went through GraphQL.
 
-Streamed: the rows are read in keyset batches of BATCH (the same query, filters and search as
-the API's `cooperations`), and each batch is written out before the next is read, so memory
-stays flat however many rows match.
+Rows read straight from the service layer (service.catalogue.cooperations.list_page in keyset
+batches of BATCH), bypassing the schema; kept only so that the bench can say what the GraphQL path
+(ikz/exports) costs over it. Not used by the service.
 """
 
 from __future__ import annotations
