@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ikz.web import partner_map
 from ikz.web.base import ascii_id, not_found, render, run
 
 PAGE_SIZE = 20
@@ -136,7 +137,9 @@ async def cooperation(request: Request) -> Response:
     coop = (result.data or {}).get("cooperation")
     if coop is None:
         return not_found(request, "Diese Kooperation gibt es nicht (mehr).")
-    return render(request, "cooperation.html", public=True, coop=coop)
+    partners = coop.get("partners") or []
+    return render(request, "cooperation.html", public=True, coop=coop, partner_map=partner_map.build(partners),
+                  places=[partner_map.place_text(p["organization"].get("location")) for p in partners])
 
 
 async def municipalities(request: Request) -> Response:
