@@ -239,6 +239,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 async def cmd_export(args: argparse.Namespace) -> int:
     from service.catalogue.cooperations import CooperationFilter
     from service.catalogue.export import csv_chunks
+    from service.catalogue.geojson import geojson_chunks
     from service.catalogue.models import CooperationStatus
     from service.errors import DomainError
 
@@ -256,7 +257,8 @@ async def cmd_export(args: argparse.Namespace) -> int:
     async def work() -> int:
         out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
         try:
-            async for chunk in csv_chunks(flt, profile_url=get_settings().link("cooperations/")):
+            chunks = geojson_chunks if args.format == "geojson" else csv_chunks
+            async for chunk in chunks(flt, profile_url=get_settings().link("cooperations/")):
                 out.write(chunk)
         except DomainError as exc:
             print(exc.message, file=sys.stderr)
@@ -307,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="required: every contact person not yet invited (demo contacts never)")
     invite.add_argument("--no-deliver", action="store_true",
                         help="only queue; leave delivery to the worker (default: deliver now)")
-    export = sub.add_parser("export", help="write the cooperations as CSV (UTF-8 with BOM, ';', German columns)")
+    export = sub.add_parser("export", help="write the cooperations as CSV (UTF-8 with BOM, ';', German columns) "
+                                           "or GeoJSON (partners' seats as MultiPoint)")
+    export.add_argument("--format", choices=["csv", "geojson"], default="csv",
+                        help="csv (as /export/cooperations.csv) or geojson (as /export/cooperations.geojson) "
+                             "(default: csv)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--search", help="search words, as in the API's search (default: none)")
     for name, what in (("--partner", "partner organisation id"), ("--region", "district or state id"),

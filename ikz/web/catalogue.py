@@ -126,7 +126,8 @@ async def search(request: Request) -> Response:
     return render(request, "search.html", status=400 if errors else 200, public=True, state=state,
                   connection=connection, facets=connection.get("facets"), errors=errors,
                   orders=[(k, v[2]) for k, v in ORDERS.items()], next_url=next_url, first_url=first_url,
-                  statuses=STATUSES, export_url="/export/cooperations.csv?" + query_string(state, after=None))
+                  statuses=STATUSES, export_url="/export/cooperations.csv?" + query_string(state, after=None),
+                  geojson_url="/export/cooperations.geojson?" + query_string(state, after=None))
 
 
 async def cooperation(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""/export/cooperations.csv: the search page's result list (same query string) as a CSV download.
+"""/export/cooperations.csv|geojson: the search page's result list (same query string) as a download.
 
 Not a page: it streams rows straight from the service layer (service.catalogue.export) instead of
 running a GraphQL operation, so that 100,000 rows never sit in memory; the filters are read with
@@ -14,6 +14,7 @@ from ikz.web.base import app_settings
 from ikz.web.catalogue import ORDERS, search_state
 from service.catalogue.cooperations import CooperationFilter, CooperationOrder, SortDirection
 from service.catalogue.export import csv_chunks
+from service.catalogue.geojson import MEDIA_TYPE as GEOJSON, geojson_chunks
 from service.catalogue.models import CooperationStatus
 from service.errors import DomainError
 
@@ -32,10 +33,18 @@ def export_filter(state: dict) -> CooperationFilter:
 
 
 async def cooperations_csv(request: Request) -> Response:
+    return await _download(request, csv_chunks, "text/csv; charset=utf-8", "kooperationen.csv")
+
+
+async def cooperations_geojson(request: Request) -> Response:
+    return await _download(request, geojson_chunks, GEOJSON, "kooperationen.geojson")
+
+
+async def _download(request: Request, writer, media_type: str, filename: str) -> Response:
     state = search_state(request)
     field, direction, _ = ORDERS[state["sort"]]
-    chunks = csv_chunks(export_filter(state), profile_url=app_settings(request).link("cooperations/"),
-                        order=CooperationOrder(field), direction=SortDirection(direction))
+    chunks = writer(export_filter(state), profile_url=app_settings(request).link("cooperations/"),
+                    order=CooperationOrder(field), direction=SortDirection(direction))
     try:
         first = await anext(chunks)  # unknown ids are refused before the download starts
     except DomainError as exc:
@@ -46,7 +55,7 @@ async def cooperations_csv(request: Request) -> Response:
         async for chunk in chunks:
             yield chunk.encode("utf-8")
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="kooperationen.csv"',
+    return StreamingResponse(body(), media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
         "X-Content-Type-Options": "nosniff",
     })

@@ -15,6 +15,7 @@ ROUTES = [
     Route("/municipalities", catalogue.municipalities, methods=["GET"]),
     Route("/municipalities/{id}", catalogue.municipality, methods=["GET"]),
     Route("/export/cooperations.csv", export.cooperations_csv, methods=["GET"]),
+    Route("/export/cooperations.geojson", export.cooperations_geojson, methods=["GET"]),
     Route("/login", accounts.login, methods=["GET", "POST"]),
     Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
     Route("/logout", accounts.logout, methods=["POST"]),
