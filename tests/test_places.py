@@ -171,3 +171,8 @@ async def test_names_on_the_map_are_escaped(client, gql, make_user, login):
     assert "Gemeinde &lt;b&gt;Süd&lt;/b&gt; &amp; &#34;Nord&#34;" in svg or \
         "Gemeinde &lt;b&gt;Süd&lt;/b&gt; &amp; &quot;Nord&quot;" in svg
     assert svg.count("<circle") == 2 and "Karte &lt;script&gt;" in svg
+
+
+async def test_the_municipality_page_names_its_seat(client):
+    page = await client.get(f"/municipalities/{await org_id('landkreis-neunkirchen')}")
+    assert "Verwaltungssitz (Lage)" in page.text and "49,4013° N, 7,1642° O" in page.text

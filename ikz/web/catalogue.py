@@ -194,4 +194,5 @@ async def municipality(request: Request) -> Response:
     coops = org.get("cooperations")
     if coops and coops["pageInfo"]["hasNextPage"]:
         next_url = f"/municipalities/{org['id']}?" + urlencode({"after": coops["pageInfo"]["endCursor"]})
-    return render(request, "municipality.html", public=True, org=org, next_url=next_url, paged=bool(after))
+    return render(request, "municipality.html", public=True, org=org, next_url=next_url, paged=bool(after),
+                  place=partner_map.place_text(org.get("location")))
