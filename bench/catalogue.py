@@ -311,7 +311,7 @@ async def generate(total_cooperations: int, rng: random.Random) -> Generated:
     topic_columns = ["id", "cooperation_id", "topic_field_id"]
     contact_columns = ["id", "organization_id", "state", "salutation", "title", "first_name", "last_name", "function",
                        "email", "phone", "consent_at", "confirmed_at", "last_approved_change_at", "version",
-                       "created_at", "updated_at"]
+                       "created_at", "updated_at", "demo"]
     link_columns = ["id", "contact_id", "cooperation_id"]
     coop_rows, part_rows, topic_rows, contact_rows, link_rows = [], [], [], [], []
     contacts_of_org: dict[int, list[int]] = {}
@@ -335,7 +335,7 @@ async def generate(total_cooperations: int, rng: random.Random) -> Generated:
         contact_rows.append((
             contact_id, org, state, salutation, "Dr." if rng.random() < 0.08 else None, first, last,
             f"{rng.choice(FUNCTIONS)} {rng.choice(TASKS)}", email, phone,
-            stamp if public else None, stamp if public else None, stamp if public else None, 1, stamp, stamp,
+            stamp if public else None, stamp if public else None, stamp if public else None, 1, stamp, stamp, False,
         ))
         contact_id += 1
         return contact_id - 1
