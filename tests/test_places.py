@@ -176,3 +176,38 @@ async def test_names_on_the_map_are_escaped(client, gql, make_user, login):
 async def test_the_municipality_page_names_its_seat(client):
     page = await client.get(f"/municipalities/{await org_id('landkreis-neunkirchen')}")
     assert "Verwaltungssitz (Lage)" in page.text and "49,4013° N, 7,1642° O" in page.text
+
+
+def partner(name: str, lat: float | None, lon: float | None, left: int | None = None) -> dict:
+    location = {"latitude": lat, "longitude": lon} if lat is not None else None
+    return {"organization": {"name": name, "location": location}, "leftYear": left}
+
+
+def test_the_projection_keeps_directions_and_scales_longitude_by_the_latitude():
+    from ikz.web import partner_map
+
+    assert partner_map.build([partner("Verband", None, None)]) is None
+    # One degree east at 51° N is about 0.63 of a degree north on the ground, so on the map.
+    drawn = partner_map.build([partner("Süd-West", 51.0, 7.0), partner("Nord", 52.0, 7.0),
+                               partner("Ost", 51.0, 8.0, left=2006), partner("Verband", None, None)])
+    west, north, east = drawn.markers
+    assert [m.number for m in drawn.markers] == [1, 2, 3] and east.former and not west.former
+    assert north.y < west.y and east.x > west.x and abs(north.x - west.x) < 0.5 and abs(east.y - west.y) < 0.5
+    assert abs((east.x - west.x) / (west.y - north.y) - math.cos(math.radians(51.5))) < 0.01
+    assert "1 Partner ohne Ortsangabe" in drawn.description
+    # A lone partner is drawn in the middle of a map some kilometres across, not at an infinite zoom.
+    lone = partner_map.build([partner("Selm", 51.6969, 7.4681)])
+    assert (lone.markers[0].x, lone.markers[0].y) == (lone.width / 2, lone.height / 2)
+    assert lone.scale["text"] in ("1 km", "2 km", "5 km") and lone.markers[0].label
+
+
+def test_labels_that_would_overlap_are_left_to_the_list():
+    from ikz.web import partner_map
+
+    crowd = [partner(f"Gemeinde mit sehr langem Namen {i}", 51.5 + i * 0.001, 7.5) for i in range(8)]
+    drawn = partner_map.build(crowd + [partner("Fern", 51.9, 8.2)])
+    labelled = [m for m in drawn.markers if m.label]
+    assert 1 <= len(labelled) < len(drawn.markers)
+    assert all(0 < m.x < drawn.width and 0 < m.y < drawn.height for m in drawn.markers)
+    assert min(math.dist((a.x, a.y), (b.x, b.y)) for i, a in enumerate(drawn.markers)
+               for b in drawn.markers[i + 1:]) >= 2 * partner_map.MARKER_R

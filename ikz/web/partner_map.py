@@ -71,11 +71,13 @@ def _fan_out(points: list[list[float]]) -> None:
         radius = MARKER_R * 1.2 / math.sin(math.pi / len(group))
         for k, i in enumerate(group):
             angle = -math.pi / 2 + 2 * math.pi * k / len(group)
-            points[i] = [cx + radius * math.cos(angle), cy + radius * math.sin(angle)]
+            points[i] = [min(max(cx + radius * math.cos(angle), MARKER_R + 2), WIDTH - MARKER_R - 2),
+                         min(max(cy + radius * math.sin(angle), MARKER_R + 2), HEIGHT - MARKER_R - 2)]
 
 
-def _place_labels(markers: list[Marker]) -> None:
+def _place_labels(markers: list[Marker], scale: dict) -> None:
     taken = [(m.x - MARKER_R, m.y - MARKER_R, m.x + MARKER_R, m.y + MARKER_R) for m in markers]
+    taken.append((scale["x"] - 2, scale["y"] - 18, scale["x"] + max(scale["length"], 40) + 2, scale["y"] + 3))
     for m in markers:
         width = len(m.name) * CHAR_W
         gap = MARKER_R + 4
@@ -119,15 +121,15 @@ def build(partners: list[dict]) -> PartnerMap | None:
     markers = [Marker(number=n, name=p["organization"]["name"], x=round(pt[0], 1), y=round(pt[1], 1),
                       former=bool(p.get("leftYear")))
                for (n, p), pt in zip(located, points)]
-    _place_labels(markers)
+    scale = _scale_bar(1 / px_per_km)
+    _place_labels(markers, scale)
     missing = len(partners) - len(located)
     description = (f"Karte mit {len(located)} von {len(partners)} Partnern an ihrem Verwaltungssitz, "
                    f"Ausdehnung etwa {round(span_x)} × {round(span_y)} km, Norden oben. "
                    "Die Nummern entsprechen der Liste der Partner neben der Karte.")
     if missing:
         description += f" {missing} Partner ohne Ortsangabe fehlen auf der Karte."
-    return PartnerMap(markers=markers, width=WIDTH, height=HEIGHT, scale=_scale_bar(1 / px_per_km),
-                      description=description)
+    return PartnerMap(markers=markers, width=WIDTH, height=HEIGHT, scale=scale, description=description)
 
 
 def place_text(location: dict | None) -> str:
