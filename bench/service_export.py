@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from service.catalogue import reference
 from service.catalogue.cooperations import (
@@ -48,8 +49,19 @@ def _cell(value: object) -> str:
     return text
 
 
-async def _rows(flt: CooperationFilter, profile_url: str, order: CooperationOrder,
-                direction: SortDirection) -> AsyncIterator[list[str]]:
+@dataclass(slots=True)
+class ExportRow:
+    """One cooperation of an export: its values in COLUMNS order (raw: ints, None, text) and the
+    partners that have a location, as (organisation id, name, latitude, longitude) in partner order."""
+
+    values: list
+    places: list[tuple[int, str, float, float]]
+
+
+async def export_batches(flt: CooperationFilter, profile_url: str, order: CooperationOrder = CooperationOrder.TITLE,
+                         direction: SortDirection = SortDirection.ASC) -> AsyncIterator[list[ExportRow]]:
+    """The matching cooperations in keyset batches of BATCH rows, read one batch at a time; every
+    writer (CSV, GeoJSON) consumes these batches, so all formats list the same rows in the same order."""
     topics = {t.id: t.label for t in await reference.topic_fields()}
     forms = {f.code: f.label for f in await reference.legal_forms()}
     after = None
@@ -58,15 +70,20 @@ async def _rows(flt: CooperationFilter, profile_url: str, order: CooperationOrde
                                details=Details(True, True, False))
         performers = {v.performer_id for v in page.rows if v.performer_id}
         names = dict(await Organization.filter(id__in=performers).values_list("id", "name")) if performers else {}
-        for v in page.rows:
-            yield _row(v, topics, forms, names, profile_url)
+        if page.rows:
+            yield [ExportRow(_values(v, topics, forms, names, profile_url), _places(v)) for v in page.rows]
         if not page.has_next_page or not page.rows:
             return
         last: CooperationView = page.rows[-1]
         after = (_sort_value(last, order, direction), last.id)
 
 
-def _row(v: CooperationView, topics: dict, forms: dict, names: dict, profile_url: str) -> list[str]:
+def _places(v: CooperationView) -> list[tuple[int, str, float, float]]:
+    return [(p.organization.id, p.organization.name, *p.organization.location)
+            for p in v.partners if p.organization.location]
+
+
+def _values(v: CooperationView, topics: dict, forms: dict, names: dict, profile_url: str) -> list:
     partners = []
     for p in v.partners:
         extra = [ROLE_DE[p.role.value]] if p.role.value in ROLE_DE else []
@@ -79,7 +96,7 @@ def _row(v: CooperationView, topics: dict, forms: dict, names: dict, profile_url
         savings = f"{v.savings_amount} {v.savings_currency or 'EUR'} {PERIOD_DE.get(v.savings_period or '', '')}".strip()
     if v.savings_text:
         savings = f"{savings} {v.savings_text}".strip()
-    values = [
+    return [
         v.id, v.title, v.description, ", ".join(topics[t] for t in v.topic_field_ids if t in topics),
         forms.get(v.legal_form_code) if v.legal_form_code else None, v.legal_form_text,
         ", ".join(partners), v.partners_text,
@@ -89,7 +106,6 @@ def _row(v: CooperationView, topics: dict, forms: dict, names: dict, profile_url
         v.last_approved_change_at.strftime("%d.%m.%Y") if v.last_approved_change_at else None,
         v.source_document, v.source_reference, f"{profile_url}{v.id}",
     ]
-    return [_cell(x) for x in values]
 
 
 async def csv_chunks(flt: CooperationFilter, *, profile_url: str, order: CooperationOrder = CooperationOrder.TITLE,
@@ -100,12 +116,9 @@ async def csv_chunks(flt: CooperationFilter, *, profile_url: str, order: Coopera
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow(COLUMNS)
-    count = 0
-    async for row in _rows(flt, profile_url, order, direction):
-        writer.writerow(row)
-        count += 1
-        if count % BATCH == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    async for batch in export_batches(flt, profile_url, order, direction):
+        writer.writerows([_cell(x) for x in row.values] for row in batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()

@@ -239,6 +239,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 async def cmd_export(args: argparse.Namespace) -> int:
     """The result list as a file, through the GraphQL schema as an anonymous visitor sees it."""
     from ikz.app import create_app
+    from ikz.exports.columns import row
     from ikz.exports.formats import FORMATS
     from ikz.exports.source import ExportRefused, executor, local_request, row_batches
 
@@ -257,14 +258,15 @@ async def cmd_export(args: argparse.Namespace) -> int:
     async def work() -> int:
         request = local_request(create_app(settings, manage_db=False))
         try:
+            encoder = FORMATS[args.format]
             batches = await row_batches(executor(request), variables, settings.max_page_size,
-                                        settings.link("cooperations/"))
+                                        settings.link("cooperations/"), getattr(encoder, "row", row))
         except ExportRefused as exc:
             print(exc.message, file=sys.stderr)
             return 1
         out = open(args.output, "wb") if args.output else sys.stdout.buffer
         try:
-            async for chunk in FORMATS[args.format].encode(batches):
+            async for chunk in encoder.encode(batches):
                 out.write(chunk)
         finally:
             if args.output:
@@ -319,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--no-deliver", action="store_true",
                         help="only queue; leave delivery to the worker (default: deliver now)")
     export = sub.add_parser("export", help="write the cooperations (the public result list) as CSV "
-                                           "(UTF-8 with BOM, ';', German columns) or XLSX")
-    export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="file format (default: csv)")
+                                           "(UTF-8 with BOM, ';', German columns), XLSX or GeoJSON")
+    export.add_argument("--format", choices=["csv", "xlsx", "geojson"], default="csv",
+                        help="file format; geojson: partners' seats as MultiPoint (default: csv)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--search", help="search words, as in the API's search (default: none)")
     for name, what in (("--partner", "partner organisation id"), ("--region", "district or state id"),

@@ -70,12 +70,12 @@ async def node_batches(execute: Execute, variables: dict[str, Any], page_size: i
 
 
 async def row_batches(execute: Execute, variables: dict[str, Any], page_size: int,
-                      profile_url: str) -> AsyncIterator[Batch]:
+                      profile_url: str, make_row=row) -> AsyncIterator[Batch]:
     """Rows of typed values (ikz.exports.columns.COLUMNS), one batch per page; raises like node_batches."""
     nodes = await node_batches(execute, variables, page_size)
 
     async def batches() -> AsyncIterator[Batch]:
         async for batch in nodes:
-            yield [row(node, profile_url) for node in batch]
+            yield [make_row(node, profile_url) for node in batch]
 
     return batches()

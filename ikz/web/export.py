@@ -1,4 +1,4 @@
-"""/export/cooperations.csv and .xlsx: the search page's result list (same query string) as a download.
+"""/export/cooperations.csv, .xlsx and .geojson: the search page's result list (same query string) as a download.
 
 The rows come through the project's GraphQL schema like every page's data (ikz/exports/source.py:
 ikz/operations/export.graphql, page after page, with the request's session), so a download holds
@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from ikz.exports.columns import row
 from ikz.exports.formats import FORMATS
 from ikz.exports.source import ExportRefused, executor, row_batches
 from ikz.web.base import app_settings
@@ -31,12 +32,13 @@ def export_variables(state: dict) -> dict:
 
 async def download(request: Request, fmt: str) -> Response:
     settings = app_settings(request)
+    encoder = FORMATS[fmt]
     try:
         batches = await row_batches(executor(request), export_variables(search_state(request)),
-                                    PAGE_SIZE or settings.max_page_size, settings.link("cooperations/"))
+                                    PAGE_SIZE or settings.max_page_size, settings.link("cooperations/"),
+                                    getattr(encoder, "row", row))
     except ExportRefused as exc:
         return PlainTextResponse(exc.message, status_code=404 if exc.code == "NOT_FOUND" else 400)
-    encoder = FORMATS[fmt]
     return StreamingResponse(encoder.encode(batches), media_type=encoder.MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{FILENAME}.{encoder.SUFFIX}"',
         "X-Content-Type-Options": "nosniff",
@@ -50,3 +52,7 @@ async def cooperations_csv(request: Request) -> Response:
 
 async def cooperations_xlsx(request: Request) -> Response:
     return await download(request, "xlsx")
+
+
+async def cooperations_geojson(request: Request) -> Response:
+    return await download(request, "geojson")

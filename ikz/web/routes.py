@@ -18,8 +18,8 @@ ROUTES = [
     Route("/export/cooperations.csv", export.cooperations_csv, methods=["GET"]),
     Route("/documents/{id}/{name}", documents.download, methods=["GET"]),
     Route("/cooperations/{id}/documents", documents.manage, methods=["GET", "POST"]),
-
     Route("/export/cooperations.xlsx", export.cooperations_xlsx, methods=["GET"]),
+    Route("/export/cooperations.geojson", export.cooperations_geojson, methods=["GET"]),
     Route("/login", accounts.login, methods=["GET", "POST"]),
     Route("/review/login", accounts.login, methods=["POST"]),  # older review pages post here
     Route("/logout", accounts.logout, methods=["POST"]),

@@ -42,10 +42,25 @@ class MunicipalityKind(Enum):
     MUNICIPALITY = "MUNICIPALITY"
 
 
+@strawberry.type(description="A point on the earth in WGS84 degrees (as GPS and GeoJSON use them).")
+class GeoPoint:
+    latitude: float
+    longitude: float
+
+
+def geo_point(view: OrganizationView) -> GeoPoint | None:
+    location = view.location
+    return GeoPoint(latitude=location[0], longitude=location[1]) if location else None
+
+
 @strawberry.interface(description="A party to cooperations: a municipal body or another organisation.")
 class Organization:
     id: strawberry.ID
     name: str
+    location: GeoPoint | None = strawberry.field(
+        default=None,
+        description="Where its administrative seat is: a town's centre, a district's seat town, a state's "
+                    "capital (public gazetteer points, see seeds/locations.json); null where not known.")
 
     @classmethod
     def resolve_type(cls, obj, info, type_) -> str:
@@ -102,10 +117,11 @@ _MUNICIPALITY_KINDS = {k: MunicipalityKind(k.value) for k in OrganizationKind if
 
 def organization_object(view: OrganizationView) -> Municipality | ExternalOrganization:
     if view.kind is OrganizationKind.OTHER:
-        return ExternalOrganization(id=strawberry.ID(str(view.id)), name=view.name)
+        return ExternalOrganization(id=strawberry.ID(str(view.id)), name=view.name, location=geo_point(view))
     return Municipality(
         id=strawberry.ID(str(view.id)),
         name=view.name,
+        location=geo_point(view),
         kind=_MUNICIPALITY_KINDS[view.kind],
         ags=view.ags,
         parent_id=view.parent_id,

@@ -297,7 +297,7 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
     # Counted on the link table first, the organisations joined to the counts after: grouping
     # 300,000 link rows joined with organisation names took 1.2 s at 100,000 cooperations, 25 ms so.
     rows = await fetch(
-        "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name, t.n FROM "
+        "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.latitude, o.longitude, o.sort_name, t.n FROM "
         "(SELECT p.organization_id AS oid, COUNT(*) AS n FROM cooperation_partner p "
         f"WHERE p.left_year IS NULL {_link_rows('p', where, 'AND')} "
         "GROUP BY p.organization_id) t JOIN organization o ON o.id = t.oid "
@@ -311,7 +311,7 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
         # A selected partner stays in the list even when the other filters leave it no hits.
         where.add(f"p.organization_id IN ({placeholders(len(missing))})", *missing)
         extra = await fetch(
-            "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, "
+            "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.latitude, o.longitude, "
             "(SELECT COUNT(*) FROM cooperation_partner p JOIN cooperation c ON c.id = p.cooperation_id "
             f"{where.sql()} AND p.organization_id = o.id AND p.left_year IS NULL) AS n "
             f"FROM organization o WHERE o.id IN ({placeholders(len(missing))})",
@@ -356,7 +356,7 @@ async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> l
         params = [*REGION_KINDS, *selected]
         wanted_rows = "TRUE"
     rows = await fetch(
-        f"SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.sort_name, t.n FROM ({counted}) t "
+        f"SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.latitude, r.longitude, r.sort_name, t.n FROM ({counted}) t "
         f"JOIN organization r ON r.id = t.rid WHERE {wanted_rows} "
         "ORDER BY CASE WHEN r.kind = 'STATE' THEN 0 ELSE 1 END, r.sort_name{ci}, r.id",
         params,
@@ -367,7 +367,7 @@ async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> l
     if missing:
         # A selected region without hits under the other filters stays in the list, with 0.
         extra = await fetch(
-            f"SELECT id, name, kind, ags, parent_id FROM organization WHERE id IN ({placeholders(len(missing))}) "
+            f"SELECT id, name, kind, ags, parent_id, latitude, longitude FROM organization WHERE id IN ({placeholders(len(missing))}) "
             "AND kind <> 'OTHER' ORDER BY id", missing,
         )
         facet.extend(FacetCount(OrganizationView.from_row(r), 0) for r in extra)

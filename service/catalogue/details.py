@@ -34,7 +34,7 @@ class Details:
 ALL = Details(True, True, True)
 NONE = Details()
 
-_PARTNER_FIELDS = "p.role, o.id, o.name, o.kind, o.ags, o.parent_id, p.left_year"
+_PARTNER_FIELDS = "p.role, o.id, o.name, o.kind, o.ags, o.parent_id, p.left_year, o.latitude, o.longitude"
 _PARTNER_FROM = "FROM cooperation_partner p JOIN organization o ON o.id = p.organization_id WHERE p.cooperation_id = {ref}.id"
 _CONTACT_FIELDS = ("k.id, k.organization_id, k.salutation, k.title, k.first_name, k.last_name, k.function, k.email, "
                    "k.phone, k.last_approved_change_at")
@@ -61,7 +61,7 @@ def columns(dialect: str, details: Details, ref: str) -> str:
     else:
         # SQLite before 3.44 has no ORDER BY inside aggregates; it aggregates in the ordered subquery's order.
         if details.partners:
-            parts.append(f"(SELECT json_group_array(json_array(q.role, q.id, q.name, q.kind, q.ags, q.parent_id, q.left_year)) "
+            parts.append(f"(SELECT json_group_array(json_array(q.role, q.id, q.name, q.kind, q.ags, q.parent_id, q.left_year, q.latitude, q.longitude)) "
                          f"FROM (SELECT {_PARTNER_FIELDS} {_PARTNER_FROM.format(ref=ref)} "
                          "ORDER BY p.position, p.id) q) AS partners_json")
         if details.topic_fields:
@@ -94,10 +94,11 @@ def fill(view: CooperationView, row: dict[str, Any], details: Details) -> Cooper
         view.partners = [
             PartnerView(
                 role=roles[role],
-                organization=OrganizationView(id=oid, name=name, kind=kinds[kind], ags=ags, parent_id=parent),
+                organization=OrganizationView(id=oid, name=name, kind=kinds[kind], ags=ags, parent_id=parent,
+                                              latitude=lat, longitude=lon),
                 left_year=left_year,
             )
-            for role, oid, name, kind, ags, parent, left_year in _json(row["partners_json"])
+            for role, oid, name, kind, ags, parent, left_year, lat, lon in _json(row["partners_json"])
         ]
     if details.topic_fields:
         ids = row["topic_ids"]

@@ -76,6 +76,10 @@ class Organization(Model):
     )
     sort_name = fields.CharField(max_length=255, db_index=True)
     search_text = fields.TextField()
+    # The administrative seat (WGS84 degrees): Rathaus or town centre, a district's seat town, a
+    # state's capital; from seeds/locations.json. None where unknown (most non-municipal partners).
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

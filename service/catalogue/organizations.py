@@ -15,7 +15,7 @@ from service.errors import InvalidInput, NotFound
 from service.pagination import PageRequest, encode_cursor
 from service.sql import Where, fetch, fetch_one, placeholders
 
-ORGANIZATION_COLUMNS = "o.id, o.name, o.kind, o.ags, o.parent_id, o.sort_name"
+ORGANIZATION_COLUMNS = "o.id, o.name, o.kind, o.ags, o.parent_id, o.latitude, o.longitude, o.sort_name"
 ORDERING = "NAME"
 
 

@@ -90,6 +90,7 @@ async def load_seeds(directory: Path = DEFAULT_SEED_DIR, *, demo: bool = False) 
     async with in_transaction():
         await _reference_data(directory, report)
         orgs = await _organizations(directory, report)
+        await _locations(directory, orgs, report)
         coops = await _cooperations(directory, orgs, report)
         await _corrections(directory, orgs, coops, report)
         if demo:
@@ -143,6 +144,28 @@ async def _organizations(directory: Path, report: SeedReport) -> dict[str, int]:
             report.add("organisations")
         pending = [item for item in pending if item["key"] not in ids]
     return ids
+
+
+async def _locations(directory: Path, orgs: dict[str, int], report: SeedReport) -> None:
+    """Seat coordinates (locations.json); filled where an organisation has none yet, so a database
+    seeded before the file existed gets them on the next `ikz seed`, and a second run changes nothing."""
+    path = directory / "locations.json"
+    if not path.exists():
+        return
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))["locations"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise SeedError(f"{path}: expected an object with a 'locations' list") from None
+    for item in items:
+        where = f"locations.json: {item.get('key')!r}"
+        organization_id = _org(orgs, item.get("key"), where)
+        latitude, longitude = item.get("latitude"), item.get("longitude")
+        if not (isinstance(latitude, (int, float)) and -90 <= latitude <= 90
+                and isinstance(longitude, (int, float)) and -180 <= longitude <= 180):
+            raise SeedError(f"{where}: latitude/longitude missing or out of range")
+        if await Organization.filter(id=organization_id, latitude__isnull=True, longitude__isnull=True).update(
+                latitude=float(latitude), longitude=float(longitude)):
+            report.add("locations")
 
 
 def _org(orgs: dict[str, int], key: str | None, where: str) -> int | None:

@@ -46,6 +46,8 @@ class OrganizationView:
     kind: OrganizationKind
     ags: str | None
     parent_id: int | None
+    latitude: float | None = None  # the administrative seat, WGS84 degrees (None: no location known)
+    longitude: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any], prefix: str = "") -> OrganizationView:
@@ -55,7 +57,16 @@ class OrganizationView:
             kind=OrganizationKind(row[f"{prefix}kind"]),
             ags=row[f"{prefix}ags"],
             parent_id=row[f"{prefix}parent_id"],
+            latitude=row.get(f"{prefix}latitude"),
+            longitude=row.get(f"{prefix}longitude"),
         )
+
+    @property
+    def location(self) -> tuple[float, float] | None:
+        """(latitude, longitude), or None unless both are known."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return float(self.latitude), float(self.longitude)
 
     @property
     def is_municipal(self) -> bool:

@@ -78,7 +78,7 @@ def test_citizen_searches_narrows_opens_profile_and_follows_partner(page, check_
     page.wait_for_url(re.compile(r"/cooperations/\d+$"))
     assert page.get_by_role("heading", name="Partner").is_visible()
     check_a11y(page)
-    partner = page.locator('main ul a[href^="/municipalities/"]').first
+    partner = page.locator('main ol.partner-list a[href^="/municipalities/"]').first
     name = partner.inner_text()
     partner.click()
     page.wait_for_url(re.compile(r"/municipalities/\d+"))
