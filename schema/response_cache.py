@@ -31,7 +31,7 @@ from service import publication
 CACHEABLE_ROOT_FIELDS = frozenset({
     "__typename", "__schema", "__type",
     "cooperations", "cooperation", "municipalities", "municipality", "organization", "topicFields", "legalForms",
-    "document",
+    "document", "statistics",
     "me",  # null without a session, and requests with one never reach the cache
 })
 # Depend on something besides the published data (a token's state, the clock) or need a session.

@@ -93,7 +93,7 @@ async def test_ikz_export_geojson_writes_the_same_collection(settings, tmp_path,
 
 async def test_the_search_page_links_its_list_as_geojson(client):
     page = await client.get("/?q=Rettungsdienst")
-    assert 'href="/export/cooperations.geojson?q=Rettungsdienst"' in page.text
+    assert "/export/cooperations.geojson?q=Rettungsdienst" in page.text
 
 
 def row(n: int, places: list) -> ExportRow:

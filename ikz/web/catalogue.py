@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ikz.web import partner_map
 from ikz.web.base import ascii_id, not_found, render, run
 
 PAGE_SIZE = 20
@@ -136,7 +137,9 @@ async def cooperation(request: Request) -> Response:
     coop = (result.data or {}).get("cooperation")
     if coop is None:
         return not_found(request, "Diese Kooperation gibt es nicht (mehr).")
-    return render(request, "cooperation.html", public=True, coop=coop)
+    partners = coop.get("partners") or []
+    return render(request, "cooperation.html", public=True, coop=coop, partner_map=partner_map.build(partners),
+                  places=[partner_map.place_text(p["organization"].get("location")) for p in partners])
 
 
 async def municipalities(request: Request) -> Response:
@@ -190,4 +193,5 @@ async def municipality(request: Request) -> Response:
     coops = org.get("cooperations")
     if coops and coops["pageInfo"]["hasNextPage"]:
         next_url = f"/municipalities/{org['id']}?" + urlencode({"after": coops["pageInfo"]["endCursor"]})
-    return render(request, "municipality.html", public=True, org=org, next_url=next_url, paged=bool(after))
+    return render(request, "municipality.html", public=True, org=org, next_url=next_url, paged=bool(after),
+                  place=partner_map.place_text(org.get("location")))

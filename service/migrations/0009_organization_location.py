@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('ikz', '0007_contact_invitation_queue')]
+    dependencies = [('ikz', '0008_documents')]
 
     initial = False
 

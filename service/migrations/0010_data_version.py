@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('ikz', '0008_documents')]
+    dependencies = [('ikz', '0009_organization_location')]
 
     initial = False
 
