@@ -387,3 +387,38 @@ async def test_documents_full_of_distinct_words_are_indexed_within_the_databases
     length = (await fetch("SELECT LENGTH(search_text) AS n FROM cooperation WHERE id = ?", [int(coop)]))[0]["n"]
     assert 300_000 < length <= 400_000
     assert (await gql(SEARCH, {"q": title_word})).data["cooperations"]["totalCount"] == 1
+
+
+async def test_documents_of_a_list_cost_the_same_statements_at_2_and_20(client, gql, admin):
+    """Cooperation.documents is loaded per request for all cooperations of a page (no query per row)."""
+    tag = word()
+    partner = [{"organizationId": await org_id("Bergkamen"), "role": "PARTNER"}]
+    coops = []
+    for i in range(2):
+        created = await gql("mutation($i: CooperationInput!) { createCooperation(input: $i) { id } }",
+                            {"i": {"title": f"{tag} {i}", "partners": partner}}, headers=admin)
+        coops.append(created.data["createCooperation"]["id"])
+    query = ("query($s: String) { cooperations(search: $s, first: 20) { edges { node { id "
+             "documents { id title kind date fileName fileType size url } } } } }")
+
+    async def attach(coop: str, count: int) -> None:
+        for i in range(count):
+            response = await upload(client, ATTACH, {"c": coop, "i": {"title": f"Anlage {i}", "kind": "OTHER"}},
+                                    files.png(), f"plan{i}.png", headers=admin)
+            assert not response.json().get("errors"), response.text
+
+    async def statements() -> tuple[int, int]:
+        result = await gql(query, {"s": tag}, headers=admin)
+        assert not result.errors, result.errors
+        nodes = [e["node"] for e in result.data["cooperations"]["edges"]]
+        assert {n["id"] for n in nodes} == set(coops)
+        return result["extensions"]["sqlQueries"], sum(len(n["documents"]) for n in nodes)
+
+    for c in coops:
+        await attach(c, 1)
+    small, rows = await statements()
+    assert rows == 2
+    for c in coops:
+        await attach(c, 9)
+    large, rows = await statements()
+    assert rows == 20 and large == small
