@@ -126,7 +126,7 @@ class World:
     async def setup(self) -> None:
         username, password = await self.make_user("ADMIN", "APPROVER")
         self.admin = await self.login(username, password)
-        self.town = (await self.ids("SELECT id FROM organization WHERE name = ?", ["Kamen"]))[0]
+        self.town = (await self.ids("SELECT id FROM organization WHERE name = ?", ["Holzwickede"]))[0]
         self.kreis = (await self.ids("SELECT id FROM organization WHERE ags = ?", ["05978"]))[0]
         # A district partner of no seeded cooperation: its cooperations are the world's series alone.
         self.lonely = (await self.ids("SELECT id FROM organization WHERE kind = 'DISTRICT' AND id NOT IN "
