@@ -216,8 +216,13 @@ async def test_admin_creates_and_disables_a_staff_account(client, make_user, smt
                                                    "lastName": "Konto", "role": "APPROVER", "scope": "05978"},
                              headers=ORIGIN)
     assert made.status_code == 303, made.text
-    listed = await client.get("/admin/staff")
-    assert name in listed.text and "Kreis Unna" in listed.text
+    # Past 200 accounts (other tests leave theirs) the search is how an admin finds one.
+    listed = await client.get("/admin/staff", params={"q": f"{name} Konto"})
+    assert name in listed.text and "Kreis Unna" in listed.text and f"<td>{admin}</td>" not in listed.text
+    by_mail = await client.get("/admin/staff", params={"q": f"{name}@EXAMPLE.org"})
+    assert name in by_mail.text
+    none = await client.get("/admin/staff", params={"q": f"{name}x"})
+    assert none.status_code == 200 and "Kein Konto passt" in none.text and f"<td>{name}</td>" not in none.text
     await deliver()
     assert smtp.sink.to(f"{name}@example.org")  # the link to set the password
     from service.accounts.models import Account

@@ -173,7 +173,7 @@ class World:
         from service.accounts.models import Role
         from service.accounts.users import create_user
 
-        username = f"probe{uuid.uuid4().hex[:10]}"
+        username = f"probe{self.tag[-6:]}{uuid.uuid4().hex[:8]}"
         password = f"Pw-{uuid.uuid4().hex}"
         chosen = [(Role.ADMIN, None)] + [(Role.APPROVER, r) for r in self.regions[:roles - 1]]
         await create_user(username=username, email=f"{username}@example.org", first_name="Zähl", last_name="Probe",
@@ -311,8 +311,8 @@ def one(root: str, type_name: str, variables, path: str, headers=lambda w, n: w.
 
 def staff_roles(world: World, n: int) -> Probe:
     username = world.per_stage[n]["staff"]["username"]
-    return Probe("query { staffAccounts { {sel:StaffAccount:Cooperation:Municipality} } }", {}, world.admin,
-                 lambda data: len(next(a for a in data["staffAccounts"] if a["username"] == username)["roles"]))
+    return Probe("query($s: String) { staffAccounts(search: $s) { {sel:StaffAccount:Cooperation:Municipality} } }",
+                 {"s": username}, world.admin, lambda data: len(next(a for a in data["staffAccounts"] if a["username"] == username)["roles"]))
 
 
 def statistics(inner: str, search: Callable[[World, int], str], path: str, sizes=(SMALL, LARGE),
@@ -362,9 +362,10 @@ SCENARIOS: dict[str, Scenario] = {
         "query($s: String, $n: Int!) { contactPersons(search: $s, first: $n) { {sel:ContactRecord} } }",
         {"s": w.tag, "n": LARGE}, w.admin, at("contactPersons")),
         reason="searched by the world's tag: its own contacts, with accounts, cooperations and a pending change"),
-    "Query.staffAccounts": Scenario(lambda w, n: Probe("query { staffAccounts { {sel:StaffAccount:Cooperation:Municipality} } }", {}, w.admin,
-                                                       at("staffAccounts")),
-                                    reason="every staff account; the large stage adds 19"),
+    "Query.staffAccounts": Scenario(lambda w, n: Probe(
+        "query($s: String) { staffAccounts(search: $s) { {sel:StaffAccount:Cooperation:Municipality} } }",
+        {"s": f"probe{w.tag[-6:]}"}, w.admin, at("staffAccounts")), sizes=(1, 20),
+        reason="this world's staff accounts (other tests leave theirs): its admin, then 19 more"),
     "Query.topicFields": Scenario(lambda w, n: Probe("query { topicFields { {sel:TopicField} } }", {}, w.admin,
                                                      at("topicFields")), sizes=(11, 20), reason=REFERENCE),
     "Query.legalForms": Scenario(lambda w, n: Probe("query { legalForms { {sel:LegalForm} } }", {}, w.admin,

@@ -279,12 +279,13 @@ async def staff_accounts(request: Request) -> Response:
             errors = local
             status = 400
         errors, field_errors = form_errors(errors, set(STAFF_FIELDS))
-    result, stop = await staff_run(request, "admin-staff", roles=ADMIN)
+    q = request.query_params.get("q", "").strip()[:100]
+    result, stop = await staff_run(request, "admin-staff", {"search": q or None}, roles=ADMIN)
     if stop:
         return stop
     done = {"created": "Das Konto ist angelegt; die Person erhält eine Mail mit einem Link, um ihr Passwort zu setzen.",
             "disabled": "Das Konto ist deaktiviert; seine Anmeldungen sind beendet."}.get(request.query_params.get("done", ""))
-    return _render(request, "admin/staff.html", status=status, rows=result.data["staffAccounts"],
+    return _render(request, "admin/staff.html", status=status, rows=result.data["staffAccounts"], q=q,
                    my_id=result.data["me"]["id"], values=values, errors=errors, field_errors=field_errors, done=done)
 
 

@@ -108,9 +108,11 @@ class StaffAccount:
 
 @strawberry.type
 class StaffQuery:
-    @strawberry.field(description="ADMIN: the ministry's accounts (admins, approvers) by username.")
-    async def staff_accounts(self, info: Info) -> list[StaffAccount]:
-        rows = await staff.list_staff(principal(info, Role.ADMIN))
+    @strawberry.field(description=(
+        "ADMIN: the ministry's accounts (admins, approvers) by username, at most 200; `search` keeps those "
+        "whose username, name or e-mail address contains every word."))
+    async def staff_accounts(self, info: Info, search: str | None = None) -> list[StaffAccount]:
+        rows = await staff.list_staff(principal(info, Role.ADMIN), search=search)
         return [StaffAccount(id=strawberry.ID(str(a.id)), username=a.username, email=a.email, name=a.staff_name,
                              active=a.is_active, last_login_at=a.last_login_at,
                              roles=[RoleAssignment(role=r.role, scope_id=r.scope_id) for r in roles])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service import audit
@@ -21,10 +22,16 @@ from service.errors import InvalidInput, NotAllowed, NotFound
 STAFF_ROLES = (Role.ADMIN, Role.APPROVER)
 
 
-async def list_staff(principal: Principal, *, limit: int = 200) -> list[tuple[Account, list[AccountRole]]]:
+async def list_staff(principal: Principal, *, search: str | None = None,
+                     limit: int = 200) -> list[tuple[Account, list[AccountRole]]]:
+    """`search` narrows by username, name or address: past `limit` accounts it is the way to find one."""
     require(principal, Role.ADMIN)
     ids = await AccountRole.filter(role__in=list(STAFF_ROLES)).distinct().values_list("account_id", flat=True)
-    accounts = await Account.filter(id__in=list(set(ids)), deleted_at__isnull=True).order_by("username").limit(limit)
+    query = Account.filter(id__in=list(set(ids)), deleted_at__isnull=True)
+    for word in (search or "").split():
+        query = query.filter(Q(username__icontains=word) | Q(first_name__icontains=word)
+                             | Q(last_name__icontains=word) | Q(email__icontains=word))
+    accounts = await query.order_by("username").limit(limit)
     roles: dict[int, list[AccountRole]] = {}
     for role in await AccountRole.filter(account_id__in=[a.id for a in accounts]).order_by("id"):
         roles.setdefault(role.account_id, []).append(role)
