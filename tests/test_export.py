@@ -9,22 +9,12 @@ from ikz.exports.columns import COLUMNS
 from ikz.exports.formats import FORMATS
 from ikz.web import export
 from service.sql import fetch
+from tests.paging import all_cooperations
 from tests.test_config_and_cli import run_ikz
 
 LIST = """query($f: CooperationFilter, $s: String, $after: String) { cooperations(filter: $f, search: $s, first: 100,
   after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id title status } } } }"""
 
-
-async def api_rows(gql, flt=None, search=None) -> list[dict]:
-    rows, after = [], None
-    while True:
-        result = await gql(LIST, {"f": flt, "s": search, "after": after})
-        assert not result.errors, result.errors
-        connection = result.data["cooperations"]
-        rows.extend(e["node"] for e in connection["edges"])
-        if not connection["pageInfo"]["hasNextPage"]:
-            return rows
-        after = connection["pageInfo"]["endCursor"]
 
 
 def read(body: bytes) -> list[dict]:
@@ -44,7 +34,7 @@ async def test_csv_equals_the_api_rows_for_a_search_and_a_filter(gql, client, mo
         assert response.headers["content-type"].startswith("text/csv")
         assert "attachment" in response.headers["content-disposition"]
         rows = read(response.content)
-        expected = await api_rows(gql, flt, search)
+        expected = await all_cooperations(gql, LIST, flt, search)
         assert [(r["ID"], r["Aufgabenbereich"]) for r in rows] == [(e["id"], e["title"]) for e in expected], query
         assert rows and list(rows[0])[:3] == ["ID", "Aufgabenbereich", "Beschreibung"]
     music = next(r for r in read((await client.get("/export/cooperations.csv?q=Musikschule")).content)
@@ -76,17 +66,6 @@ FULL = """query($f: CooperationFilter, $s: String, $after: String) { cooperation
   sinceText dataAsOf topicFields { label } legalForm { label } partners { leftYear organization { name } } } } } }"""
 
 
-async def full_api_rows(gql, flt, search) -> list[dict]:
-    rows, after = [], None
-    while True:
-        result = await gql(FULL, {"f": flt, "s": search, "after": after})
-        assert not result.errors, result.errors
-        connection = result.data["cooperations"]
-        rows.extend(e["node"] for e in connection["edges"])
-        if not connection["pageInfo"]["hasNextPage"]:
-            return rows
-        after = connection["pageInfo"]["endCursor"]
-
 
 def read_xlsx(body: bytes):
     from openpyxl import load_workbook
@@ -103,7 +82,7 @@ async def test_csv_and_xlsx_equal_the_api_rows_for_a_filter_and_a_search(gql, cl
     monkeypatch.setattr(export, "PAGE_SIZE", 2)
     unna = (await fetch("SELECT id FROM organization WHERE key = 'kreis-unna'"))[0]["id"]
     flt = {"regionIds": [str(unna)], "statuses": ["ACTIVE", "ENDED"]}
-    expected = await full_api_rows(gql, flt, "Schule")
+    expected = await all_cooperations(gql, FULL, flt, "Schule")
     assert len(expected) > 2  # more than one page of the export
     query = f"region={unna}&status=ACTIVE&status=ENDED&q=Schule&sort=year-desc"
     csv_rows = read((await client.get(f"/export/cooperations.csv?{query}")).content)
@@ -112,7 +91,7 @@ async def test_csv_and_xlsx_equal_the_api_rows_for_a_filter_and_a_search(gql, cl
     assert 'filename="kooperationen.xlsx"' in response.headers["content-disposition"]
     sheet, header, xlsx_rows = read_xlsx(response.content)
     assert list(header) == list(csv_rows[0]) == COLUMNS
-    assert [r["ID"] for r in csv_rows] == [e["id"] for e in await full_api_rows_sorted(gql, flt, "Schule")]
+    assert [r["ID"] for r in csv_rows] == [e["id"] for e in await all_cooperations(gql, FULL, flt, "Schule", newest_first=True)]
     assert [r["ID"] for r in xlsx_rows] == [int(r["ID"]) for r in csv_rows]
     api = {e["id"]: e for e in expected}
     for c, x in zip(csv_rows, xlsx_rows):
@@ -131,18 +110,6 @@ async def test_csv_and_xlsx_equal_the_api_rows_for_a_filter_and_a_search(gql, cl
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.b and sheet.column_dimensions["B"].width == 40
     assert isinstance(xlsx_rows[0]["ID"], int)
 
-
-async def full_api_rows_sorted(gql, flt, search) -> list[dict]:
-    rows, after = [], None
-    query = FULL.replace("first: 100,", "first: 100, orderBy: {field: START_YEAR, direction: DESC},")
-    while True:
-        result = await gql(query, {"f": flt, "s": search, "after": after})
-        assert not result.errors, result.errors
-        connection = result.data["cooperations"]
-        rows.extend(e["node"] for e in connection["edges"])
-        if not connection["pageInfo"]["hasNextPage"]:
-            return rows
-        after = connection["pageInfo"]["endCursor"]
 
 
 async def test_cells_are_never_run_as_formulas(gql, client, make_user, login):

@@ -9,23 +9,13 @@ from ikz.exports.columns import COLUMNS
 from ikz.exports.geojson_format import ExportRow
 from ikz.web import export
 from service.sql import fetch
+from tests.paging import all_cooperations
 from tests.test_config_and_cli import run_ikz
 
 LIST = """query($f: CooperationFilter, $s: String, $after: String) { cooperations(filter: $f, search: $s, first: 100,
   after: $after) { pageInfo { hasNextPage endCursor } edges { node { id title startYear
   partners { organization { id location { latitude longitude } } } } } } }"""
 
-
-async def api_rows(gql, flt=None, search=None) -> list[dict]:
-    rows, after = [], None
-    while True:
-        result = await gql(LIST, {"f": flt, "s": search, "after": after})
-        assert not result.errors, result.errors
-        connection = result.data["cooperations"]
-        rows.extend(e["node"] for e in connection["edges"])
-        if not connection["pageInfo"]["hasNextPage"]:
-            return rows
-        after = connection["pageInfo"]["endCursor"]
 
 
 def expected_geometry(node: dict) -> dict | None:
@@ -47,11 +37,7 @@ async def test_geojson_equals_the_api_rows_for_a_search_and_a_filter(gql, client
         assert response.headers["content-disposition"] == 'attachment; filename="kooperationen.geojson"'
         collection = json.loads(response.content)
         assert collection["type"] == "FeatureCollection"
-        variables = dict(flt=flt, search=search)
-        if "sort=year-desc" in query:
-            expected = await api_rows_ordered(gql, flt)
-        else:
-            expected = await api_rows(gql, **variables)
+        expected = await all_cooperations(gql, LIST, flt, search, newest_first="sort=year-desc" in query)
         features = collection["features"]
         assert [f["id"] for f in features] == [int(e["id"]) for e in expected] and features, query
         for feature, node in zip(features, expected):
@@ -65,16 +51,6 @@ async def test_geojson_equals_the_api_rows_for_a_search_and_a_filter(gql, client
             assert [str(p["ID"]) for p in feature["properties"]["Verortete Partner"]] == located
     assert set(features[0]["properties"]) == {*COLUMNS, "Verortete Partner"}  # the CSV's German column names
 
-
-async def api_rows_ordered(gql, flt) -> list[dict]:
-    query = LIST.replace("first: 100,", "first: 100, orderBy: {field: START_YEAR, direction: DESC},")
-    rows, after = [], None
-    while True:
-        connection = (await gql(query, {"f": flt, "s": None, "after": after})).data["cooperations"]
-        rows.extend(e["node"] for e in connection["edges"])
-        if not connection["pageInfo"]["hasNextPage"]:
-            return rows
-        after = connection["pageInfo"]["endCursor"]
 
 
 async def test_unknown_filter_ids_are_refused_before_the_download(client):
