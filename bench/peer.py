@@ -15,7 +15,10 @@ ANALYZE). Then the servers are started as real processes on that database:
   own conditions. PostGraphile compiles each query into one SQL statement.
 - `base` (with --base DIR): `ikz serve --workers 1` of another checkout, for before/after;
 - `w1`, `w2`: `ikz serve --workers 1|2 --loop asyncio --http h11` (production settings);
-  `w1-std`, `w2-std`: the same with `--loop uvloop --http httptools` (when installed).
+  `w1-std`, `w2-std`: the same with `--loop uvloop --http httptools` (when installed);
+  any of them with `-nocache` (e.g. `w2-std-nocache`): the response cache off (RESPONSE_CACHE_BYTES=0), so
+  every request runs its operation. `list`, `partner` and `search` repeat one request: with the cache they
+  measure cache hits, without it the uncached path the CPU target is about.
 
 Without Node.js/npx, or when the npm registry cannot be reached, the reason is printed and only
 this service is measured. Each server answers the same requests (ids, orders and totalCount are
@@ -30,12 +33,12 @@ the other within each cell so that load elsewhere on the machine hits all alike.
 - mix: a realistic public mix of list pages (unfiltered, by status, by legal form), partner
   filters, searches, facets and profiles, where 80 % of the requests repeat one asked before (the
   same seeded sequence for every server). Without a response cache every request costs alike; with
-  one (branch `cache`) the repeats get cheap, and this row shows it.
+  it the repeats get cheap, and this row shows it.
 
 Printed per cell: req/s, p50 and p99 latency, server CPU per request (utime+stime from
 /proc/<pid>/stat of the server process and all its descendants: uvicorn's workers, node), and the
-ratios to the peer. The issue's targets: CPU/request <= 1.5x PostGraphile's; mix req/s at 8
-connections >= 2x PostGraphile's (with the cache).
+ratios to the peer. The issue's targets: CPU/request <= 1.5x PostGraphile's (uncached: `-nocache`);
+mix req/s at 8 connections >= 2x PostGraphile's (with the cache).
 """
 
 from __future__ import annotations
@@ -357,6 +360,13 @@ IKZ_VARIANTS = {
 }
 
 
+NO_CACHE = "-nocache"  # suffix: the same server with RESPONSE_CACHE_BYTES=0 (every request runs the operation)
+
+
+def known(name: str) -> bool:
+    return name == "peer" or name.removesuffix(NO_CACHE) in IKZ_VARIANTS
+
+
 def std_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
 
@@ -364,11 +374,13 @@ def std_available() -> bool:
 def start_ikz(name: str, url: str, work: Path, base: Path | None = None) -> Server:
     """`ikz serve` of this tree, or (name `base`) of another checkout, e.g. the commit before a change."""
     port = free_port()
-    env = ikz_env(url, work / "var", "p" * 48, APP_ENV="production", RUN_MAIL_WORKER="false")
+    variant, cached = (name[:-len(NO_CACHE)], False) if name.endswith(NO_CACHE) else (name, True)
+    extra = {} if cached else {"RESPONSE_CACHE_BYTES": "0"}
+    env = ikz_env(url, work / "var", "p" * 48, APP_ENV="production", RUN_MAIL_WORKER="false", **extra)
     if name == "base":  # its own defaults: an older `ikz serve` may not know --loop/--http
         args, cwd = ["serve", "--port", str(port), "--workers", "1"], base
     else:
-        workers, loop, http = IKZ_VARIANTS[name]
+        workers, loop, http = IKZ_VARIANTS[variant]
         args, cwd = ["serve", "--port", str(port), "--workers", workers, "--loop", loop, "--http", http], ROOT
     process = IkzProcess(args, env, work / f"ikz-{name}.log", cwd=cwd)
     server = Server(name, port, process.proc, process.log_path)
@@ -614,8 +626,9 @@ async def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per server (default 3)")
     parser.add_argument("--connections", default="1,8,32", help="keep-alive connections, comma separated")
     parser.add_argument("--workloads", default="list,partner,search,mix")
-    parser.add_argument("--servers", default="peer,w1,w2,w1-std,w2-std",
-                        help="peer (PostGraphile), w1/w2 (ikz serve, asyncio+h11), w1-std/w2-std (uvloop+httptools)")
+    parser.add_argument("--servers", default="peer,w2-std,w1-nocache,w2-std-nocache",
+                        help="peer (PostGraphile), w1/w2 (ikz serve, asyncio+h11), w1-std/w2-std (uvloop+httptools); "
+                        "with -nocache: the response cache off")
     parser.add_argument("--no-peer", action="store_true", help="measure only this service")
     parser.add_argument("--base", metavar="DIR", help="also serve another checkout as `base` (1 worker, its default "
                         "loop and parser), e.g. `git worktree add /tmp/before HEAD~1`: before/after in one run")
@@ -625,11 +638,11 @@ async def main() -> int:
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
     peer_reason = "--no-peer" if args.no_peer else peer_unavailable()
     if not std_available():
-        dropped = [n for n in names if n.endswith("-std")]
+        dropped = [n for n in names if n.removesuffix(NO_CACHE).endswith("-std")]
         if dropped:
             print(f"{', '.join(dropped)} skipped: uvloop/httptools are not installed", file=sys.stderr)
-        names = [n for n in names if not n.endswith("-std")]
-    unknown = [n for n in names if n != "peer" and n not in IKZ_VARIANTS]
+        names = [n for n in names if n not in dropped]
+    unknown = [n for n in names if not known(n)]
     if unknown:
         parser.error(f"unknown servers: {unknown}")
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
