@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from service import db
 from service.config import Settings, get_settings
+from service.housekeeping import run_housekeeping
 from service.mail.worker import run_worker
 from ikz import observability, pages
 from ikz.web import routes as web_routes
@@ -58,14 +59,15 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         if manage_db:
             await db.init_db(settings.database_url)
         stop = asyncio.Event()
-        worker = None
+        workers = []
         if settings.run_mail_worker and manage_db:
-            worker = asyncio.create_task(run_worker(stop, settings), name="mail-worker")
+            workers = [asyncio.create_task(run_worker(stop, settings), name="mail-worker"),
+                       asyncio.create_task(run_housekeeping(stop), name="housekeeping")]
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
+            for worker in workers:
                 await worker
             if manage_db:
                 await db.close_db()

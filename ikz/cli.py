@@ -119,6 +119,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 async def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
+    from service.housekeeping import run_housekeeping
     from service.mail.worker import run_worker
 
     async def work() -> int:
@@ -126,7 +127,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(stop)
+        await asyncio.gather(run_worker(stop), run_housekeeping(stop))
         return 0
 
     return await _with_db(work)

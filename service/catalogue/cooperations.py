@@ -8,11 +8,12 @@ the page at once, and one statement per requested count or facet.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from service import db
-from service.catalogue import reference
+from service.catalogue import reference, tallies
 from service.catalogue.models import CooperationStatus
 from service.catalogue.text import fts5_query, query_terms, tsquery
 from service.catalogue.details import ALL, NONE, Details, fill
@@ -182,6 +183,8 @@ async def list_page(
 
 
 async def count(flt: CooperationFilter) -> int:
+    if not _conditions(flt).clauses:
+        return await tallies.total()
     fast = _count_on_link_table(flt)
     if fast is not None:
         sql, params = fast
@@ -257,25 +260,33 @@ def _link_rows(alias: str, where: Where, prefix: str = "WHERE") -> str:
     return f"{prefix} {alias}.cooperation_id IN (SELECT c.id FROM cooperation c {where.sql()})"
 
 
+async def bucket_counts(where: Where, counting_sql: str, dim: str, key: Callable[[str], object]) -> dict:
+    """Counts per bucket: summed from the tally when nothing filters, else counted by `counting_sql`
+    (columns v, n; parameters those of `where`). `key` turns a tally bucket into the value of v."""
+    if not where.clauses:
+        return {key(bucket): n for bucket, n in (await tallies.counts(dim)).items()}
+    return {r["v"]: int(r["n"]) for r in await fetch(counting_sql, where.params)}
+
+
 async def topic_field_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     where = _conditions(flt, skip=None if own_filter else "topicFields")
-    rows = await fetch(
+    counts = await bucket_counts(
+        where,
         "SELECT x.topic_field_id AS v, COUNT(*) AS n FROM cooperation_topic_field x "
         f"{_link_rows('x', where)} GROUP BY x.topic_field_id",
-        where.params,
+        tallies.TOPIC_FIELD, int,
     )
-    counts = {r["v"]: int(r["n"]) for r in rows}
     return [FacetCount(t, counts.get(t.id, 0)) for t in await reference.topic_fields()]
 
 
 async def legal_form_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     """All legal forms with their counts, plus a `None` bucket for cooperations without one."""
     where = _conditions(flt, skip=None if own_filter else "legalForms")
-    rows = await fetch(
+    counts = await bucket_counts(
+        where,
         f"SELECT c.legal_form_id AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.legal_form_id",
-        where.params,
+        tallies.LEGAL_FORM, lambda bucket: bucket or None,
     )
-    counts = {r["v"]: int(r["n"]) for r in rows}
     facet = [FacetCount(f, counts.get(f.code, 0)) for f in await reference.legal_forms()]
     if counts.get(None):
         facet.append(FacetCount(None, counts[None]))
@@ -284,10 +295,10 @@ async def legal_form_facet(flt: CooperationFilter, *, own_filter: bool = False) 
 
 async def status_facet(flt: CooperationFilter, *, own_filter: bool = False) -> list[FacetCount]:
     where = _conditions(flt, skip=None if own_filter else "statuses")
-    rows = await fetch(
-        f"SELECT c.status AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.status", where.params
+    counts = await bucket_counts(
+        where, f"SELECT c.status AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY c.status",
+        tallies.STATUS, str,
     )
-    counts = {r["v"]: int(r["n"]) for r in rows}
     return [FacetCount(s, counts.get(s.value, 0)) for s in CooperationStatus]
 
 
@@ -296,11 +307,14 @@ async def partner_facet(flt: CooperationFilter, limit: int) -> list[FacetCount]:
     where = _conditions(flt, skip="partners")
     # Counted on the link table first, the organisations joined to the counts after: grouping
     # 300,000 link rows joined with organisation names took 1.2 s at 100,000 cooperations, 25 ms so.
+    if where.clauses:
+        counted = ("SELECT p.organization_id AS oid, COUNT(*) AS n FROM cooperation_partner p "
+                   f"WHERE p.left_year IS NULL {_link_rows('p', where, 'AND')} GROUP BY p.organization_id")
+    else:
+        counted = f"SELECT CAST(bucket AS INTEGER) AS oid, n FROM ({tallies.buckets_sql(tallies.PARTNER)}) b"
     rows = await fetch(
         "SELECT o.id, o.name, o.kind, o.ags, o.parent_id, o.latitude, o.longitude, o.sort_name, t.n FROM "
-        "(SELECT p.organization_id AS oid, COUNT(*) AS n FROM cooperation_partner p "
-        f"WHERE p.left_year IS NULL {_link_rows('p', where, 'AND')} "
-        "GROUP BY p.organization_id) t JOIN organization o ON o.id = t.oid "
+        f"({counted}) t JOIN organization o ON o.id = t.oid "
         f"ORDER BY t.n DESC, o.sort_name{{ci}}, o.id LIMIT {int(limit)}",
         where.params,
     )
@@ -350,11 +364,10 @@ async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> l
         params = [*where.params, *REGION_KINDS, *selected]
         wanted_rows = wanted("r")
     else:
-        # Unfiltered: only the wanted regions' ranges of the (region_id, cooperation_id) key.
-        counted = (f"SELECT x.region_id AS rid, COUNT(*) AS n FROM cooperation_region x "
-                   f"WHERE x.region_id IN (SELECT o.id FROM organization o WHERE {wanted('o')}) GROUP BY x.region_id")
+        # Unfiltered: the tally's sums of cooperation_region rows per region (migration 0012).
+        counted = f"SELECT CAST(bucket AS INTEGER) AS rid, n FROM ({tallies.buckets_sql(tallies.REGION)}) b"
         params = [*REGION_KINDS, *selected]
-        wanted_rows = "TRUE"
+        wanted_rows = wanted("r")
     rows = await fetch(
         f"SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.latitude, r.longitude, r.sort_name, t.n FROM ({counted}) t "
         f"JOIN organization r ON r.id = t.rid WHERE {wanted_rows} "

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.catalogue import cooperations as listing
+from service.catalogue import cooperations as listing, tallies
 from service.catalogue.cooperations import CooperationFilter, FacetCount, _conditions
-from service.sql import fetch
 
 UNKNOWN_DECADE = "unbekannt"
 
@@ -30,10 +29,11 @@ async def start_decade_facet(flt: CooperationFilter, *, own_filter: bool = False
     counts under every filter except the start-year range."""
     where = _conditions(flt, skip=None if own_filter else "startYears")
     decade = "(c.start_year / 10) * 10"  # integer division on both databases
-    rows = await fetch(
-        f"SELECT {decade} AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY {decade}", where.params
+    counted = await listing.bucket_counts(
+        where, f"SELECT {decade} AS v, COUNT(*) AS n FROM cooperation c {where.sql()} GROUP BY {decade}",
+        tallies.DECADE, tallies.int_or_none,
     )
-    counts = {(int(r["v"]) if r["v"] is not None else None): int(r["n"]) for r in rows}
+    counts = {(int(v) if v is not None else None): n for v, n in counted.items()}
     facet = [FacetCount(d, counts[d]) for d in sorted(d for d in counts if d is not None)]
     if counts.get(None):
         facet.append(FacetCount(None, counts[None]))

@@ -19,7 +19,8 @@
 """
 
 from tortoise import migrations
-from tortoise.migrations import operations as ops
+
+from service.migration_sql import run_sql
 
 # The rows of cooperation_region that one active partner link (cooperation c, organisation o) adds.
 _ADD = ("INSERT INTO cooperation_region (region_id, cooperation_id, partners) "
@@ -138,25 +139,9 @@ POSTGRES_DOWN = [
 ]
 
 
-def _per_dialect(sqlite, postgres):
-    async def run(apps, schema_editor):
-        dialect = schema_editor.client.capabilities.dialect
-        statements = {"sqlite": sqlite, "postgres": postgres}.get(dialect)
-        if statements is None:
-            raise RuntimeError(f"unsupported database: {dialect}")
-        for statement in statements:
-            # Not schema_editor._run_sql: on SQLite it splits on ";", which breaks trigger bodies.
-            if schema_editor.collect_sql:
-                schema_editor.collected_sql.append(statement)
-            else:
-                await schema_editor.client.execute_query(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("ikz", "0010_data_version")]
 
     operations = [
-        ops.RunPython(_per_dialect(SQLITE_UP, POSTGRES_UP), _per_dialect(SQLITE_DOWN, POSTGRES_DOWN)),
+        run_sql(SQLITE_UP, POSTGRES_UP, SQLITE_DOWN, POSTGRES_DOWN),
     ]
