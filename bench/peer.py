@@ -484,6 +484,20 @@ async def drive(server: Server, bodies: list[bytes], connections: int, seconds: 
     return cell
 
 
+def start_py_spy(folder: str | None, server: Server, name: str, seconds: float) -> subprocess.Popen | None:
+    """With --py-spy DIR: sample this service's process tree during the cell into DIR/<name>.txt, collapsed
+    stacks (flamegraph.pl or speedscope draw them; grep and diff read them). Not PostGraphile."""
+    if folder is None or server.name == "peer":
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = Path(folder) / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    common = ["-p", str(server.proc.pid), "--subprocesses", "--nonblocking", "-r", "250",
+              "-d", str(max(1, int(seconds) - 1))]
+    return subprocess.Popen([spy, "record", *common, "-f", "raw", "-o", f"{out}.txt"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def ask(server: Server, payload: dict) -> dict:
     conn = Connection(server.port, server.path)
     try:
@@ -596,7 +610,11 @@ async def run_size(args, size: int, work: Path, names: list[str], peer_reason: s
                 cells: dict[str, Cell] = {}
                 for server in servers:
                     bodies = [json.dumps(request_for(server.name, k, a)).encode() for k, a in plan]
+                    spy = start_py_spy(args.py_spy, server, f"{size}-{workload}-{connections}-{server.name}",
+                                       args.seconds)
                     cells[server.name] = await drive(server, bodies, connections, args.seconds)
+                    if spy is not None:
+                        spy.wait(timeout=args.seconds + 30)
                 peer = cells.get("peer")
                 for name, cell in cells.items():
                     rows.append([f"{size // 1000}k" if size >= 1000 else str(size), workload, str(connections), name,
@@ -632,6 +650,8 @@ async def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="measure only this service")
     parser.add_argument("--base", metavar="DIR", help="also serve another checkout as `base` (1 worker, its default "
                         "loop and parser), e.g. `git worktree add /tmp/before HEAD~1`: before/after in one run")
+    parser.add_argument("--py-spy", metavar="DIR", help="record this service's servers with py-spy (pip install "
+                        "py-spy; not a dependency) during every cell: collapsed stacks in DIR/<cell>.txt")
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     args.workloads = [w.strip() for w in args.workloads.split(",")]

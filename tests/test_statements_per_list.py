@@ -21,6 +21,8 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from schema.build import default_schema
+from service.catalogue.models import OrganizationKind
+from service.catalogue.organizations import create_organization
 from service.sql import fetch
 from tests.schema_walk import fitted, list_fields, selection
 
@@ -126,13 +128,12 @@ class World:
     async def setup(self) -> None:
         username, password = await self.make_user("ADMIN", "APPROVER")
         self.admin = await self.login(username, password)
-        # A town no earlier test gave a contact: Municipality.contacts then lists this world's contacts
-        # alone (on PostgreSQL the concurrency tests leave confirmed contacts in Holzwickede).
-        self.town = (await self.ids(
-            "SELECT o.id FROM organization o WHERE o.kind = 'MUNICIPALITY' AND o.parent_id = "
-            "(SELECT id FROM organization WHERE ags = '05978') AND NOT EXISTS "
-            "(SELECT 1 FROM contact c WHERE c.organization_id = o.id) ORDER BY o.id"))[0]
         self.kreis = (await self.ids("SELECT id FROM organization WHERE ags = ?", ["05978"]))[0]
+        # A town of its own in Kreis Unna: Municipality.contacts then lists this world's contacts alone
+        # (earlier tests leave confirmed contacts in the seeded towns, on PostgreSQL in every one of Unna's).
+        async with in_transaction():
+            self.town = (await create_organization(name=f"Probestadt {self.tag}", kind=OrganizationKind.MUNICIPALITY,
+                                                   parent_id=self.kreis)).id
         # A district partner of no seeded cooperation: its cooperations are the world's series alone.
         self.lonely = (await self.ids("SELECT id FROM organization WHERE kind = 'DISTRICT' AND id NOT IN "
                                       "(SELECT organization_id FROM cooperation_partner) ORDER BY id"))[-1]
