@@ -13,7 +13,7 @@ ANALYZE). Then the servers are started as real processes on that database:
   service's own). Public contacts are a view that keeps `state = 'PUBLIC'` only, as the service
   does; the partner filter, the search and the facet counts are SQL functions with the service's
   own conditions. PostGraphile compiles each query into one SQL statement.
-- `base` (with --base DIR): `ikz serve --workers 1` of another checkout, for before/after;
+- `base` (with --base DIR; `--base-nocache`: with the response cache off): `ikz serve --workers 1` of another checkout, for before/after;
 - `w1`, `w2`: `ikz serve --workers 1|2 --loop asyncio --http h11` (production settings);
   `w1-std`, `w2-std`: the same with `--loop uvloop --http httptools` (when installed);
   any of them with `-nocache` (e.g. `w2-std-nocache`): the response cache off (RESPONSE_CACHE_BYTES=0), so
@@ -377,7 +377,7 @@ def start_ikz(name: str, url: str, work: Path, base: Path | None = None) -> Serv
     variant, cached = (name[:-len(NO_CACHE)], False) if name.endswith(NO_CACHE) else (name, True)
     extra = {} if cached else {"RESPONSE_CACHE_BYTES": "0"}
     env = ikz_env(url, work / "var", "p" * 48, APP_ENV="production", RUN_MAIL_WORKER="false", **extra)
-    if name == "base":  # its own defaults: an older `ikz serve` may not know --loop/--http
+    if variant == "base":  # its own defaults: an older `ikz serve` may not know --loop/--http
         args, cwd = ["serve", "--port", str(port), "--workers", "1"], base
     else:
         workers, loop, http = IKZ_VARIANTS[variant]
@@ -599,7 +599,7 @@ async def run_size(args, size: int, work: Path, names: list[str], peer_reason: s
             if name != "peer":
                 servers.append(start_ikz(name, url, work))
         if args.base:
-            servers.append(start_ikz("base", url, work, Path(args.base)))
+            servers.append(start_ikz(args.base_name, url, work, Path(args.base)))
         await compare_answers(servers, fixtures)
         for server in servers:  # warm up: parser caches, pools, the JIT, every worker
             await drive(server, [json.dumps(request_for(server.name, k, a)).encode()
@@ -652,7 +652,9 @@ async def main() -> int:
                         "loop and parser), e.g. `git worktree add /tmp/before HEAD~1`: before/after in one run")
     parser.add_argument("--py-spy", metavar="DIR", help="record this service's servers with py-spy (pip install "
                         "py-spy; not a dependency) during every cell: collapsed stacks in DIR/<cell>.txt")
+    parser.add_argument("--base-nocache", action="store_true", help="serve --base with the response cache off")
     args = parser.parse_args()
+    args.base_name = "base" + (NO_CACHE if args.base_nocache else "")
     args.connections = [int(c) for c in args.connections.split(",")]
     args.workloads = [w.strip() for w in args.workloads.split(",")]
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
