@@ -4,6 +4,7 @@ TCP_NODELAY, graceful shutdown on SIGTERM)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -280,6 +281,60 @@ def test_keep_alive_graphql_with_two_workers_answers_without_the_delayed_ack_wai
     quartile_ms, median_ms = times[len(times) // 4] * 1000, statistics.median(times) * 1000
     assert quartile_ms < 25, (f"keep-alive {{ __typename }} lower quartile {quartile_ms:.1f} ms, median {median_ms:.1f} ms "
                               f"with --http {parser}: TCP_NODELAY lost?")
+
+
+async def _nodelay_of_accepted_connection(protocol_class) -> int:
+    """TCP_NODELAY on a connection accepted through a listening socket rebuilt with socket.fromfd, as
+    uvicorn's worker processes rebuild it, served by `protocol_class` on asyncio's own loop."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    loop = asyncio.get_running_loop()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    rebuilt = socket.fromfd(listener.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+    listener.close()
+    config = uvicorn.Config(app=lambda scope, receive, send: None, lifespan="off", log_level="warning")
+    config.load()
+    state, seen = ServerState(), loop.create_future()
+
+    def factory():
+        protocol = protocol_class(config=config, server_state=state, app_state={})
+        made = protocol.connection_made
+
+        def connection_made(transport) -> None:
+            made(transport)
+            sock = transport.get_extra_info("socket")
+            seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        protocol.connection_made = connection_made
+        return protocol
+
+    server = await loop.create_server(factory, sock=rebuilt)
+    try:
+        _, writer = await asyncio.open_connection(*rebuilt.getsockname()[:2])
+        value = await asyncio.wait_for(seen, 5)
+        writer.close()
+        return value
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_connections_through_a_rebuilt_listening_socket_get_tcp_nodelay():
+    """The cause the timing tests above cannot show on every machine: asyncio leaves TCP_NODELAY off on
+    connections of a socket rebuilt from its file descriptor (uvicorn's protocol classes as they are),
+    and ikz/serving.py's classes turn it on."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from ikz.serving import NoDelayH11Protocol, NoDelayHttpToolsProtocol
+
+    assert type(asyncio.get_running_loop()).__module__.startswith("asyncio"), "runs on asyncio's own loop"
+    assert await _nodelay_of_accepted_connection(H11Protocol) == 0
+    assert await _nodelay_of_accepted_connection(NoDelayH11Protocol) != 0
+    if NoDelayHttpToolsProtocol is not None:
+        assert await _nodelay_of_accepted_connection(NoDelayHttpToolsProtocol) != 0
 
 
 def _start_slow_request(port: int) -> tuple[socket.socket, bytes]:
