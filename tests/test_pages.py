@@ -325,3 +325,30 @@ async def test_a_throttled_sign_in_says_how_long_to_wait(client, make_user):
     assert "Benutzername oder Passwort ist falsch" in answers[0].text
     waited = re.search(r"bitte warten Sie (\d+) Sekunden?", answers[-1].text)
     assert waited and 1 <= int(waited.group(1)) <= 900, answers[-1].text
+
+
+async def test_public_pages_revalidate_with_etag_until_the_data_change(client, make_user):
+    from service import publication
+
+    client.cookies.clear()
+    first = await client.get("/", params={"q": "Rettungsdienst"})
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('W/"')
+    assert first.headers["cache-control"] == "no-cache" and first.headers["vary"] == "Cookie"
+    again = await client.get("/", params={"q": "Rettungsdienst"}, headers={"if-none-match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    other = await client.get("/", params={"q": "Abwasser"}, headers={"if-none-match": tag})
+    assert other.status_code == 200 and other.headers["etag"] != tag  # another query, another page
+    profile = await client.get(f"/cooperations/{await coop_id('unna-kommunen-05')}")
+    assert profile.status_code == 200 and profile.headers["etag"] not in (tag, other.headers["etag"])
+
+    await publication.bump()  # what every approval does in its transaction
+    changed = await client.get("/", params={"q": "Rettungsdienst"}, headers={"if-none-match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag and "Rettungsdienst" in changed.text
+
+    username, password = await make_user("APPROVER")
+    await sign_in(client, username, password, "/")
+    signed_in = await client.get("/", params={"q": "Rettungsdienst"}, headers={"if-none-match": changed.headers["etag"]})
+    assert signed_in.status_code == 200 and "etag" not in signed_in.headers
+    assert signed_in.headers["cache-control"] == "no-store"
+    client.cookies.clear()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from schema.response_cache import etag_for, matches
 from service.accounts.secrets import keyed_hash
 from service.config import Settings, get_settings
 from service.db import count_queries
@@ -136,6 +138,7 @@ async def run(request: Request, name: str, variables: dict[str, Any] | None = No
     with count_queries() as counter:
         # An anonymous page's public data come from the response cache too (keyed by the data version).
         key = await view.page_cache_key(request, operation(name), operation_name, variables or {})
+        request.state.page_cache_key = key  # render() derives the page's ETag from it
         kept = view.response_cache.get(key) if key is not None else None
     if kept is not None:
         data = orjson.loads(kept.body)
@@ -271,18 +274,45 @@ def datetime_de(value: str | None) -> str:
         return str(value)
 
 
-def render(request: Request, name: str, status: int = 200, *, public: bool = False, **values) -> HTMLResponse:
+def render(request: Request, name: str, status: int = 200, *, public: bool = False, **values) -> Response:
     settings = app_settings(request)
     me = values.pop("me", None) or getattr(request.state, "me", None)
+    validator = page_etag(request) if public and not me and status == 200 else None
+    if validator is not None and request.method in ("GET", "HEAD") and matches(request.headers.get("if-none-match"), validator):
+        return Response(status_code=304, headers={**PUBLIC_HEADERS, "ETag": validator, "Vary": "Cookie"})
     html = environment().get_template(name).render(
         service_name=SERVICE_NAME, support_contact=settings.support_contact,
         imprint_url=settings_value(settings, "imprint_url") or "/impressum",
         privacy_url=settings_value(settings, "privacy_url") or "/datenschutz",
         me=me, form_token=lambda: csrf_token(request), path=request.url.path, ide=not settings.is_production, **values,
     )
-    response = HTMLResponse(html, status_code=status, headers=PUBLIC_HEADERS if public and not me else SECURITY_HEADERS)
+    headers = PUBLIC_HEADERS if public and not me else SECURITY_HEADERS
+    if validator is not None and getattr(request.state, "new_csrf_secret", None) is None:
+        headers = {**headers, "ETag": validator, "Vary": "Cookie"}
+    response = HTMLResponse(html, status_code=status, headers=headers)
     set_csrf_cookie(request, response, settings)
     return response
+
+
+def page_etag(request: Request) -> str | None:
+    """A weak validator for an anonymous public page: its operation's response-cache key (document,
+    variables, data version), the URL (the form echoes the query string) and the build (schema,
+    settings, templates). None when the operation is not cacheable (signed in, the cache off). A page
+    whose rendering hands out a CSRF cookie (it holds a form) gets no ETag: its body is this browser's own."""
+    key = getattr(request.state, "page_cache_key", None)
+    if key is None:
+        return None
+    view = request.app.state.graphql_view
+    url = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return etag_for(f"{view.fingerprint}|{templates_fingerprint()}|{url}", key)
+
+
+@functools.lru_cache(maxsize=1)
+def templates_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def app_settings(request: Request) -> Settings:
