@@ -133,6 +133,24 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     return await _with_db(work)
 
 
+@command("documents")
+async def cmd_documents(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from service.documents.sweep import sweep_documents
+
+    async def work() -> int:
+        report = await sweep_documents(grace=dt.timedelta(hours=args.grace_hours),
+                                       rejected_kept=dt.timedelta(days=args.rejected_days), dry_run=args.dry_run)
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{len(report.deleted)} unneeded file(s) {verb} ({report.freed_bytes} bytes); {report.kept} kept.")
+        for sha256 in report.deleted:
+            print(sha256)
+        return 0
+
+    return await _with_db(work)
+
+
 @command("create-user")
 async def cmd_create_user(args: argparse.Namespace) -> int:
     from service.accounts.models import Role
@@ -301,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also load the invented demo contacts (@example.org; never invited) (default: not)")
     seed.add_argument("--dir", help="seed directory (default: the seed files shipped with the package)")
     sub.add_parser("worker", help="run the mail delivery worker alone")
+    documents = sub.add_parser("documents", help="document files")
+    documents_sub = documents.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sweep = documents_sub.add_parser("sweep", help="delete stored files that no published, proposed, withdrawn or "
+                                                   "recently rejected document needs (also done hourly by the "
+                                                   "housekeeping loop)")
+    sweep.add_argument("--dry-run", action="store_true", help="only list what would be deleted (default: delete)")
+    sweep.add_argument("--grace-hours", type=float, default=1.0,
+                       help="leave files younger than this, e.g. of an upload in progress (default 1)")
+    sweep.add_argument("--rejected-days", type=float, default=30.0,
+                       help="keep the file of a rejected proposal this long after its upload (default 30)")
     user = sub.add_parser("create-user", help="create a ministry account (admin, approver)")
     user.add_argument("--role", action="append", required=True, choices=["admin", "approver", "ADMIN", "APPROVER"],
                       help="required; may be given more than once")

@@ -67,9 +67,14 @@ class FileSystemStorage:
                 os.fsync(out.fileno())
             sha256 = hasher.hexdigest()
             target = self.path(sha256)
-            if target.exists():
-                os.unlink(temp_name)  # the same content is stored already
+            try:
+                # The same content is stored already. Touched, it is young again: the sweep of
+                # unneeded files (service/documents/sweep.py) leaves it to the document being made.
+                os.utime(target)
+                os.unlink(temp_name)
                 return sha256
+            except FileNotFoundError:
+                pass  # not stored (or swept this instant): store it
             target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(temp_name, 0o640)
             os.replace(temp_name, target)  # atomic within one filesystem
