@@ -302,9 +302,10 @@ def page_etag(request: Request) -> str | None:
     key = getattr(request.state, "page_cache_key", None)
     if key is None:
         return None
-    view = request.app.state.graphql_view
+    view, settings = request.app.state.graphql_view, app_settings(request)
     url = request.url.path + ("?" + request.url.query if request.url.query else "")
-    return etag_for(f"{view.fingerprint}|{templates_fingerprint()}|{url}", key)
+    shown = (settings.support_contact, settings_value(settings, "imprint_url"), settings_value(settings, "privacy_url"))
+    return etag_for(f"{view.fingerprint}|{templates_fingerprint()}|{shown}|{url}", key)
 
 
 @functools.lru_cache(maxsize=1)

@@ -183,13 +183,13 @@ async def list_page(
 
 
 async def count(flt: CooperationFilter) -> int:
-    if not _conditions(flt).clauses:
+    where = _conditions(flt)
+    if not where.clauses:
         return await tallies.total()
     fast = _count_on_link_table(flt)
     if fast is not None:
         sql, params = fast
     else:
-        where = _conditions(flt)
         sql, params = f"SELECT COUNT(*) AS n FROM cooperation c {where.sql()}", where.params
     row = await fetch_one(sql, params)
     return int(row["n"]) if row else 0
@@ -350,29 +350,22 @@ async def region_facet(flt: CooperationFilter, *, own_filter: bool = False) -> l
     where = _conditions(flt, skip=None if own_filter else "regions")
     selected = list(flt.region_ids)
 
-    def wanted(alias: str) -> str:
-        kinds = f"{alias}.kind IN ({placeholders(len(REGION_KINDS))})"
-        if not selected:
-            return kinds
-        return f"({kinds} OR ({alias}.id IN ({placeholders(len(selected))}) AND {alias}.kind <> 'OTHER'))"
-
+    wanted = f"r.kind IN ({placeholders(len(REGION_KINDS))})"
+    if selected:
+        wanted = f"({wanted} OR (r.id IN ({placeholders(len(selected))}) AND r.kind <> 'OTHER'))"
     if where.clauses:
         # From the matching cooperations to their few region rows (CROSS JOIN keeps SQLite's loop in
         # this order; probing every region's rows for membership in the match set cost 0.7 s at 100k).
         counted = (f"SELECT x.region_id AS rid, COUNT(*) AS n FROM cooperation c CROSS JOIN cooperation_region x "
                    f"{where.sql()} AND x.cooperation_id = c.id GROUP BY x.region_id")
-        params = [*where.params, *REGION_KINDS, *selected]
-        wanted_rows = wanted("r")
     else:
         # Unfiltered: the tally's sums of cooperation_region rows per region (migration 0012).
         counted = f"SELECT CAST(bucket AS INTEGER) AS rid, n FROM ({tallies.buckets_sql(tallies.REGION)}) b"
-        params = [*REGION_KINDS, *selected]
-        wanted_rows = wanted("r")
     rows = await fetch(
         f"SELECT r.id, r.name, r.kind, r.ags, r.parent_id, r.latitude, r.longitude, r.sort_name, t.n FROM ({counted}) t "
-        f"JOIN organization r ON r.id = t.rid WHERE {wanted_rows} "
+        f"JOIN organization r ON r.id = t.rid WHERE {wanted} "
         "ORDER BY CASE WHEN r.kind = 'STATE' THEN 0 ELSE 1 END, r.sort_name{ci}, r.id",
-        params,
+        [*where.params, *REGION_KINDS, *selected],
     )
     facet = [FacetCount(OrganizationView.from_row(r), int(r["n"])) for r in rows]
     shown = {f.value.id for f in facet}
